@@ -1,0 +1,94 @@
+# synod build. `make` builds build/synod; `make test` runs every test; SAN=1 builds and
+# tests with AddressSanitizer + UndefinedBehaviorSanitizer in build/san.
+SAN ?= 0
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT := -O1 -g
+else
+BUILD ?= build
+SANFLAGS :=
+OPT := -O2 -g
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align -Wstrict-prototypes \
+        -Wmissing-prototypes -Wmissing-declarations -Wredundant-decls -Wformat=2 \
+        -Wundef -Wvla -Wimplicit-fallthrough -Wno-unused-parameter
+CFLAGS ?= $(OPT)
+ALL_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
+              $(SANFLAGS) $(EXTRA_CFLAGS) -Isrc -MMD -MP
+LDLIBS := -lm
+TEST_LDLIBS := -lcmocka
+
+SRCS := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/src/main.o
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all test unit sim-test sim-soak mutants bench deps clean check-layers format lint
+
+all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS)
+
+$(DEPS_STAMP): tools/deps.sh
+	@mkdir -p build
+	@tools/deps.sh
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libsynod.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/synod: $(MAIN_OBJ) $(BUILD)/libsynod.a
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsynod.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(BUILD)/libsynod.a -o $@ $(TEST_LDLIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsynod.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsynod.a -o $@ $(LDLIBS)
+
+# The same sources built with the deliberately broken rules compiled in (tests only).
+build/mutants/synod: $(SRCS) $(shell find src -name '*.h')
+	$(MAKE) --no-print-directory BUILD=build/mutants SAN=0 EXTRA_CFLAGS=-DSYN_MUTANTS build/mutants/synod-bin
+	@cp build/mutants/synod-bin $@
+
+build/mutants/synod-bin: $(BUILD)/obj/src/main.o $(BUILD)/libsynod.a
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+check-layers:
+	@tools/check_layers.sh
+
+test: all check-layers build/mutants/synod
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+
+sim-soak: $(BUILD)/synod
+	$(BUILD)/synod sim --seeds 100000 --nodes 3,5,7 --progress
+
+bench: $(BUILD)/bench/raft_bench
+	$(BUILD)/bench/raft_bench
+
+format:
+	clang-format -i $(SRCS) $(shell find src tests bench -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# check_layers.sh: fails when a pure core reaches for I/O, a clock, threads or randomness.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cores="src/base src/raft src/check"
+banned='<(uv\.h|stdio\.h|time\.h|sys/time\.h|pthread\.h|threads\.h|unistd\.h|fcntl\.h|lmdb\.h|sys/socket\.h|netinet/[a-z_]+\.h|arpa/inet\.h|netdb\.h|sys/random\.h|signal\.h|dirent\.h|sys/stat\.h)>'
+status=0
+for dir in $cores; do
+    [ -d "$dir" ] || continue
+    while IFS= read -r hit; do
+        file=${hit%%:*}
+        # base/assert.c is the one place allowed to print (a failed assertion).
+        [ "$file" = src/base/assert.c ] && continue
+        echo "check_layers: $hit: a pure core must not include this" >&2
+        status=1
+    done < <(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*$banned" -r "$dir" --include='*.[ch]' || true)
+    # Cores depend only on base/ and themselves.
+    while IFS= read -r hit; do
+        inc=$(echo "$hit" | sed -E 's/.*#include "([^"]+)".*/\1/')
+        case "$inc" in
+            base/*|raft/*|check/*) ;;
+            *) echo "check_layers: $hit: a core may include only base/ and its own module" >&2; status=1 ;;
+        esac
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' -r "$dir" --include='*.[ch]' || true)
+done
+# The simulator never touches libuv or real files.
+if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<(uv\.h|lmdb\.h|sys/socket\.h|fcntl\.h)>' -r src/sim 2>/dev/null; then
+    echo "check_layers: the simulator must not include I/O headers" >&2
+    status=1
+fi
+[ $status -eq 0 ] && echo "check_layers: cores are pure"
+exit $status

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# deps.sh: installs the Debian packages synod's build and tests need, when they are missing.
+set -euo pipefail
+
+# header or command -> Debian package
+need=()
+check_header() { [ -e "/usr/include/$1" ] || need+=("$2"); }
+check_cmd() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+
+check_cmd cc gcc
+check_cmd clang clang
+check_cmd make make
+check_cmd python3 python3
+check_header cmocka.h libcmocka-dev
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "synod: installing missing Debian packages: ${need[*]}"
+if [ "$(id -u)" != 0 ]; then
+    echo "synod: run as root, or install them by hand: apt-get install ${need[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
