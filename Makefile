@@ -31,6 +31,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
+HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 DEPS_STAMP := build/.deps-ok
@@ -57,13 +59,17 @@ $(BUILD)/libsynod.a: $(LIB_OBJS)
 $(BUILD)/synod: $(MAIN_OBJ) $(BUILD)/libsynod.a
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsynod.a | $(DEPS_STAMP)
+$(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $< $(BUILD)/libsynod.a -o $@ $(TEST_LDLIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libsynod.a | $(DEPS_STAMP)
+$(BUILD)/tests/%: tests/unit/%.c $(HARNESS_OBJS) $(BUILD)/libsynod.a | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsynod.a -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(HARNESS_OBJS) $(BUILD)/libsynod.a -o $@ $(TEST_LDLIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(HARNESS_OBJS) $(BUILD)/libsynod.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(HARNESS_OBJS) $(BUILD)/libsynod.a -o $@ $(LDLIBS)
 
 # The same sources built with the deliberately broken rules compiled in (tests only).
 build/mutants/synod: $(SRCS) $(shell find src -name '*.h')

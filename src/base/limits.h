@@ -15,6 +15,7 @@
 #define SYN_READS_PENDING_MAX 4096u                /* ReadIndex requests waiting on one node */
 #define SYN_SNAPSHOT_CHUNK_SIZE_MAX (1u << 20)     /* bytes of snapshot in one message */
 #define SYN_READY_MESSAGES_MAX 4096u               /* messages one Ready may carry */
+#define SYN_APPLY_BATCH_MAX 4096u                  /* committed entries one Ready hands out */
 
 _Static_assert(SYN_ENTRY_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "one entry always fits a message");
 _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "a chunk fits a message");

@@ -266,11 +266,15 @@ struct raft_restore {
     const struct raft_entry *entries; /* snapshot.index+1 onwards, contiguous; borrowed */
 };
 
-/* 0, SYN_EINVAL (a bad config or restore state: the message says why), SYN_ENOMEM. */
+/* Checks a config and a recovered state. 0, or SYN_EINVAL with a sentence in msg. */
+int raft_validate(const struct raft_config *config, const struct raft_restore *restore,
+                  char *msg, size_t msg_size);
+/* 0, SYN_EINVAL (raft_validate() says why), SYN_ENOMEM. restore is borrowed for the call. */
 int raft_create(struct raft **out, const struct raft_config *config,
                 const struct raft_restore *restore);
+/* Frees the core, including a Ready still outstanding. */
 void raft_destroy(struct raft *r);
-/* A sentence about the last error returned by raft_create or an input, for the operator. */
+/* A sentence about the last error an input returned, for the operator. */
 const char *raft_errmsg(const struct raft *r);
 
 /* ---- Inputs -------------------------------------------------------------------------- */
@@ -315,7 +319,7 @@ int raft_compact(struct raft *r, const struct raft_snapshot_meta *meta, uint64_t
 
 /* ---- Outputs ------------------------------------------------------------------------- */
 
-bool raft_has_ready(const struct raft *r);
+bool raft_has_ready(struct raft *r);
 /* Fills rd; at most one Ready is outstanding. Borrowed until raft_advance(). */
 void raft_ready(struct raft *r, struct raft_ready *rd);
 /* Everything in rd was done (persisted, sent, applied). Frees rd's memory. */

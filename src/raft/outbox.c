@@ -1,0 +1,40 @@
+/* outbox.c: messages waiting for the next Ready, in two queues: those that may leave before
+ * the Ready is persisted, and those that promise durable state (thesis 3.8: respond only
+ * after persisting). */
+#include "raft/raft_internal.h"
+
+struct raft_message *raft_send(struct raft *r, struct raft_message *msg, bool late)
+{
+    struct raft_outbox *box = late ? &r->late : &r->early;
+    msg->from = r->id;
+    ASSERT(msg->to != 0);
+    ASSERT(msg->to != r->id);
+    ASSERT(msg->type >= RAFT_MSG_APPEND && msg->type <= RAFT_MSG_TYPE_MAX);
+    if (box->count == SYN_READY_MESSAGES_MAX) {
+        raft_entries_release(msg->entries, msg->entry_count);
+        return NULL; /* bounded: Raft tolerates a lost message */
+    }
+    if (box->count == box->cap) {
+        uint32_t cap = box->cap == 0 ? 16 : box->cap * 2;
+        struct raft_message *msgs = realloc(box->msgs, cap * sizeof(*msgs));
+        if (msgs == NULL) {
+            raft_entries_release(msg->entries, msg->entry_count);
+            return NULL;
+        }
+        box->msgs = msgs;
+        box->cap = cap;
+    }
+    box->msgs[box->count] = *msg;
+    return &box->msgs[box->count++];
+}
+
+void raft_outbox_free(struct raft_outbox *box, bool release_entries)
+{
+    if (release_entries) {
+        for (uint32_t i = 0; i < box->count; i++) {
+            raft_entries_release(box->msgs[i].entries, box->msgs[i].entry_count);
+        }
+    }
+    free(box->msgs);
+    *box = (struct raft_outbox){0};
+}
