@@ -37,7 +37,7 @@ BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all test unit sim-test sim-soak mutants bench deps clean check-layers format lint
+.PHONY: all run test sim-soak bench deps clean check-layers format
 
 all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS)
 
@@ -84,6 +84,9 @@ check-layers:
 
 test: all check-layers build/mutants/synod
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+
+run: $(BUILD)/synod
+	$(BUILD)/synod sim --seed 42 --nodes 5 --trace
 
 sim-soak: $(BUILD)/synod
 	$(BUILD)/synod sim --seeds 100000 --nodes 3,5,7 --progress
