@@ -37,7 +37,7 @@ BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run test sim-soak bench deps clean check-layers format
+.PHONY: all run test sim-soak bench fuzz deps clean check-layers format
 
 all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS)
 
@@ -90,6 +90,16 @@ run: $(BUILD)/synod
 
 sim-soak: $(BUILD)/synod
 	$(BUILD)/synod sim --seeds 100000 --nodes 3,5,7 --progress
+
+# Coverage-guided fuzzing of the Raft core's inputs (clang + libFuzzer); FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+build/fuzz/fuzz_raft_step: tests/fuzz/fuzz_raft_step.c $(HARNESS_SRCS) $(wildcard src/base/*.c src/raft/*.c) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
+
+fuzz: build/fuzz/fuzz_raft_step
+	@mkdir -p build/fuzz/corpus-raft-step
+	build/fuzz/fuzz_raft_step -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz/corpus-raft-step
 
 bench: $(BUILD)/bench/raft_bench
 	$(BUILD)/bench/raft_bench

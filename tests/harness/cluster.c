@@ -9,7 +9,8 @@ static void tc_send(void *ctx, const struct raft_message *m)
 {
     struct tc_node *n = ctx;
     struct tc_cluster *c = n->cluster;
-    if (c->cut[m->from][m->to] || c->nodes[m->to - 1].down) {
+    if (m->to == 0 || m->to > c->node_count || c->cut[m->from][m->to] ||
+        c->nodes[m->to - 1].down) {
         c->dropped++;
         return;
     }
