@@ -17,6 +17,30 @@
 #define SYN_READY_MESSAGES_MAX 4096u               /* messages one Ready may carry */
 #define SYN_APPLY_BATCH_MAX 4096u                  /* committed entries one Ready hands out */
 
+/* Client data. */
+#define SYN_KEY_SIZE_MAX (16u << 10)         /* one key */
+#define SYN_VALUE_SIZE_MAX (512u << 10)      /* one value (Consul's KV limit) */
+#define SYN_COMMAND_HEADER_SIZE_MAX 256u     /* a state-machine command's fixed fields */
+#define SYN_RESP_ARGS_MAX 4096u              /* arguments of one RESP command */
+#define SYN_RESP_INLINE_SIZE_MAX (64u << 10) /* one inline (telnet-style) command line */
+#define SYN_RESP_REQUEST_SIZE_MAX (SYN_ENTRY_SIZE_MAX + (64u << 10)) /* one RESP command */
+
+/* Peer transport. */
+#define SYN_FRAME_HEADER_SIZE 16u
+#define SYN_FRAME_SIZE_MAX (SYN_APPEND_BYTES_MAX + (1u << 20)) /* one peer frame, header included */
+#define SYN_PEER_QUEUE_BYTES_MAX (64u << 20) /* bytes waiting to go to one peer */
+
+/* Storage. */
+#define SYN_WAL_SEGMENT_SIZE (64u << 20) /* a WAL segment is closed past this size */
+
+_Static_assert(SYN_KEY_SIZE_MAX + SYN_VALUE_SIZE_MAX + SYN_COMMAND_HEADER_SIZE_MAX <=
+                   SYN_ENTRY_SIZE_MAX,
+               "a single SET fits one entry");
+_Static_assert(SYN_APPEND_BYTES_MAX + SYN_SNAPSHOT_CHUNK_SIZE_MAX / 4 + SYN_FRAME_HEADER_SIZE <=
+                   SYN_FRAME_SIZE_MAX,
+               "an AppendEntries and its headers fit one frame");
+_Static_assert(SYN_FRAME_SIZE_MAX <= SYN_PEER_QUEUE_BYTES_MAX, "a frame fits a peer queue");
+
 _Static_assert(SYN_ENTRY_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "one entry always fits a message");
 _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "a chunk fits a message");
 _Static_assert(SYN_MEMBERS_MAX * SYN_INFLIGHT_MAX < SYN_READY_MESSAGES_MAX * 2u,
