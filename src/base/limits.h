@@ -43,7 +43,7 @@ _Static_assert(SYN_FRAME_SIZE_MAX <= SYN_PEER_QUEUE_BYTES_MAX, "a frame fits a p
 
 _Static_assert(SYN_ENTRY_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "one entry always fits a message");
 _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "a chunk fits a message");
-_Static_assert(SYN_MEMBERS_MAX * SYN_INFLIGHT_MAX < SYN_READY_MESSAGES_MAX * 2u,
-               "a leader's broadcast fits a Ready");
+_Static_assert((SYN_MEMBERS_MAX - 1u) * SYN_INFLIGHT_MAX <= SYN_READY_MESSAGES_MAX,
+               "a leader's full pipeline to every follower fits one Ready");
 
 #endif

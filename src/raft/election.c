@@ -113,6 +113,12 @@ void raft_step_vote(struct raft *r, const struct raft_message *msg)
     if (!pre && MUTANT(r, RAFT_MUTANT_DOUBLE_VOTE)) {
         can_vote = true;
     }
+    /* Thesis 9.6: no pre-vote while this node still hears from a leader. */
+    bool leader_heard = r->leader != 0 && r->election_elapsed < r->config.election_ticks &&
+                        (msg->flags & RAFT_FLAG_TRANSFER) == 0;
+    if (pre && leader_heard) {
+        can_vote = false;
+    }
     bool grant = can_vote && log_up_to_date(r, msg);
     struct raft_message resp = {
         .type = pre ? RAFT_MSG_PRE_VOTE_RESP : RAFT_MSG_VOTE_RESP,
@@ -125,7 +131,8 @@ void raft_step_vote(struct raft *r, const struct raft_message *msg)
         r->vote = msg->from;
         r->election_elapsed = 0;
     }
-    raft_send(r, &resp, true);
+    /* A vote must be durable before it is promised; a pre-vote promises nothing. */
+    raft_send(r, &resp, !pre);
 }
 
 void raft_step_vote_resp(struct raft *r, const struct raft_message *msg)

@@ -83,8 +83,8 @@ static const char *validate_config(const struct raft_config *c)
     if (c->snapshot_chunk_size < 1 || c->snapshot_chunk_size > SYN_SNAPSHOT_CHUNK_SIZE_MAX) {
         return "snapshot_chunk_size out of range";
     }
-    if (c->uncommitted_bytes_max < 1) {
-        return "uncommitted_bytes_max must be positive";
+    if (c->uncommitted_bytes_max < 1 || c->uncommitted_bytes_max > SYN_UNCOMMITTED_BYTES_MAX) {
+        return "uncommitted_bytes_max out of range";
     }
     return NULL;
 }
@@ -371,7 +371,10 @@ int raft_propose(struct raft *r, const uint8_t *data, uint32_t size, uint64_t *i
     if (r->transferee != 0) {
         return raft_fail(r, SYN_ETRANSFER, "leadership transfer in progress");
     }
-    if (size > SYN_ENTRY_SIZE_MAX || (size > 0 && data == NULL)) {
+    if (size > 0 && data == NULL) {
+        return raft_fail(r, SYN_EINVAL, "proposal data missing");
+    }
+    if (size > SYN_ENTRY_SIZE_MAX) {
         return raft_fail(r, SYN_ETOOBIG, "proposal larger than the entry size limit");
     }
     if (r->uncommitted_bytes > 0 &&

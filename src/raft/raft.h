@@ -16,8 +16,11 @@
  *   outputs: raft_ready() -> struct raft_ready, then the shell, in this order (see
  *            raft_driver.h, the one loop both shells use):
  *              1. sends ready.messages (safe before persisting: thesis 10.2.1);
- *              2. persists ready.snapshot_chunk / snapshot install, ready.entries (after
- *                 dropping stored entries from ready.entries[0].index on), ready.hard_state;
+ *              2. persists ready.hard_state, then ready.snapshot_chunk / snapshot install,
+ *                 then ready.entries (after dropping stored entries from
+ *                 ready.entries[0].index on). A crash may keep any prefix of that order:
+ *                 the term that entries and snapshots carry must never outlive, on disk,
+ *                 the hard state that records it (restart refuses such a state);
  *              3. sends ready.persisted_messages (they promise durable state);
  *              4. applies ready.committed in order; serves ready.reads once applied;
  *              5. calls raft_advance().
@@ -143,8 +146,9 @@ const char *raft_msg_type_name(uint32_t type);
 /* One message. Fields not listed for a type are zero.
  *   APPEND:            index/log_term = previous entry; entries; commit
  *   APPEND_RESP:       index = last matching index; on REJECT: index = the rejected prev index,
- *                      hint = the follower's last index, hint_term = term at hint (fast
- *                      backtracking, thesis 5.3)
+ *                      hint = the follower's last index at or before it whose term is <= the
+ *                      rejected entry's term, hint_term = the term at hint (fast
+ *                      backtracking, Raft paper 5.3)
  *   VOTE, PRE_VOTE:    index/log_term = the candidate's last entry; flags TRANSFER
  *   *_VOTE_RESP:       flags REJECT when not granted
  *   HEARTBEAT:         commit; context = read round
@@ -200,9 +204,12 @@ struct raft_ready {
     bool hard_state_changed;
     struct raft_hard_state hard_state;
 
-    /* A chunk of an incoming snapshot to persist at offset in the partial snapshot. When
-     * snapshot_install is set too, the partial snapshot is now complete: make it the
-     * current snapshot and restore the state machine from it before applying anything. */
+    /* A chunk of the incoming snapshot described by `snapshot`, to persist at offset in the
+     * partial snapshot (a chunk at offset 0 starts a new partial snapshot; any chunk drops
+     * what the partial file held from its offset on). When snapshot_install is set too, the
+     * partial snapshot is complete: make it the current snapshot with this meta, drop every
+     * stored log entry (the core's log now starts after snapshot.index), and restore the
+     * state machine from it before applying anything. */
     bool snapshot_chunk;
     uint64_t snapshot_offset;
     uint32_t snapshot_data_size;
@@ -283,19 +290,22 @@ void raft_tick(struct raft *r);
 
 /* Handles one message. Returns 0, or a negative code when the message was ignored:
  * SYN_EBADMSG (malformed: the shell should log it and may close the connection),
- * SYN_ESTALE (an older term), SYN_EUNKNOWNNODE (from a node with no role here). */
+ * SYN_ESTALE (an older term), SYN_EUNKNOWNNODE (an answer from a node with no role here),
+ * SYN_EBADINDEX (an answer about entries this leader does not have), SYN_EPROTO (a message
+ * that contradicts the protocol, e.g. a second leader in one term), SYN_ENOMEM. */
 int raft_step(struct raft *r, const struct raft_message *msg);
 
 /* Appends a command. On success *index and *term say where it was placed: the command is
  * committed when an entry with that index and term is applied; if that index is applied
  * with another term, the command was lost (the client may retry).
- * SYN_ENOTLEADER, SYN_ETRANSFER, SYN_EBUSY (too much uncommitted), SYN_ETOOBIG. */
+ * SYN_ENOTLEADER, SYN_ETRANSFER, SYN_EBUSY (too much uncommitted), SYN_ETOOBIG, SYN_EINVAL. */
 int raft_propose(struct raft *r, const uint8_t *data, uint32_t size, uint64_t *index,
                  uint64_t *term);
 
 /* Proposes a membership change (thesis 4.1/4.2). addr is copied into the configuration
  * for ADD_*; may be NULL otherwise. SYN_ENOTLEADER, SYN_ECONFCHANGE (one still pending, or
- * no entry of this term committed yet), SYN_EUNKNOWNNODE, SYN_EEXIST, SYN_EINVAL. */
+ * no entry of this term committed yet), SYN_ETRANSFER, SYN_EUNKNOWNNODE, SYN_EEXIST,
+ * SYN_EFULL (SYN_MEMBERS_MAX reached), SYN_EINVAL. */
 int raft_propose_conf(struct raft *r, enum raft_conf_op op, raft_id id, const char *addr,
                       uint64_t *index, uint64_t *term);
 
@@ -308,13 +318,15 @@ int raft_read_index(struct raft *r, uint64_t request_id);
  * SYN_EINVAL (self or a learner), SYN_ETRANSFER (one in progress). */
 int raft_transfer_leader(struct raft *r, raft_id target);
 
-/* The meta of a snapshot taken at index (<= applied): its term and configuration.
+/* The meta of a snapshot taken at index (<= applied): its term and configuration; size is
+ * 0 and the shell sets it to the byte size of the snapshot it writes.
  * SYN_EBADINDEX when index is not applied or already compacted. */
 int raft_snapshot_meta_at(const struct raft *r, uint64_t index, struct raft_snapshot_meta *meta);
 
-/* The shell has durably stored a snapshot with this meta (from raft_snapshot_meta_at()):
- * drop entries up to meta->index - trailing from memory. Leaders send this snapshot to
- * followers that need entries it replaced. */
+/* The shell has durably stored a snapshot with this meta (from raft_snapshot_meta_at(),
+ * with size set): drop entries up to meta->index - trailing from memory. Leaders send this
+ * snapshot to followers that need entries it replaced. SYN_EBADINDEX (the meta does not
+ * match the applied log or is older than the current snapshot), SYN_EINVAL. */
 int raft_compact(struct raft *r, const struct raft_snapshot_meta *meta, uint64_t trailing);
 
 /* ---- Outputs ------------------------------------------------------------------------- */
@@ -322,6 +334,11 @@ int raft_compact(struct raft *r, const struct raft_snapshot_meta *meta, uint64_t
 bool raft_has_ready(struct raft *r);
 /* Fills rd; at most one Ready is outstanding. Borrowed until raft_advance(). */
 void raft_ready(struct raft *r, struct raft_ready *rd);
+/* While a Ready is outstanding (its persist in progress), hands the messages that may go
+ * before persisting to send(), one at a time, and forgets them: a leader keeps sending
+ * heartbeats and new entries while its disk is slow. Each msg is borrowed for the call. */
+void raft_flush_messages(struct raft *r, void (*send)(void *ctx, const struct raft_message *msg),
+                         void *ctx);
 /* Everything in rd was done (persisted, sent, applied). Frees rd's memory. */
 void raft_advance(struct raft *r, struct raft_ready *rd);
 

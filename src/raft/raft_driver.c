@@ -58,6 +58,10 @@ int raft_driver_run(struct raft_driver *d)
     if (d->failed != 0) {
         return d->failed;
     }
+    if (d->persisting) {
+        raft_flush_messages(d->raft, d->io->send, d->io->ctx);
+        return 0;
+    }
     while (!d->persisting && raft_has_ready(d->raft)) {
         raft_ready(d->raft, &d->rd);
         d->persisting = true;

@@ -20,7 +20,7 @@ struct raft_driver_io {
     void *ctx;
     /* Hands one message to the network. msg is borrowed for the call. */
     void (*send)(void *ctx, const struct raft_message *msg);
-    /* Makes rd's snapshot chunk (and install), entries and hard state durable, in that order.
+    /* Makes rd's hard state, snapshot chunk (and install) and entries durable, in that order.
      * Returns 0 when durable now, RAFT_DRIVER_PENDING when raft_driver_persisted() will be
      * called later, or a negative code: the node can no longer persist (disk full, I/O
      * error) and must stop accepting writes. */
@@ -43,7 +43,8 @@ struct raft_driver {
 };
 
 void raft_driver_init(struct raft_driver *d, struct raft *raft, const struct raft_driver_io *io);
-/* Processes Readies until none is left or one waits on the disk. 0 or the persist error. */
+/* Processes Readies until none is left or one waits on the disk; while one waits, sends the
+ * messages that need not wait (raft_flush_messages). 0 or the persist error. */
 int raft_driver_run(struct raft_driver *d);
 /* The persist that returned RAFT_DRIVER_PENDING is durable: finishes that Ready and runs on. */
 int raft_driver_persisted(struct raft_driver *d);

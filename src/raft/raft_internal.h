@@ -221,7 +221,7 @@ void raft_bcast_heartbeat(struct raft *r);
 bool raft_maybe_commit(struct raft *r);
 int raft_append_local(struct raft *r, uint32_t type, const uint8_t *data, uint32_t size);
 int raft_step_append(struct raft *r, const struct raft_message *msg);
-void raft_step_append_resp(struct raft *r, const struct raft_message *msg);
+int raft_step_append_resp(struct raft *r, const struct raft_message *msg);
 void raft_step_heartbeat(struct raft *r, const struct raft_message *msg);
 void raft_step_heartbeat_resp(struct raft *r, const struct raft_message *msg);
 void raft_commit_to(struct raft *r, uint64_t index);
@@ -230,7 +230,7 @@ void raft_after_truncate(struct raft *r, uint64_t index);
 /* snapshot.c */
 void raft_send_snapshot_chunk(struct raft *r, struct raft_progress *pr);
 int raft_step_snapshot(struct raft *r, const struct raft_message *msg);
-void raft_step_snapshot_resp(struct raft *r, const struct raft_message *msg);
+int raft_step_snapshot_resp(struct raft *r, const struct raft_message *msg);
 void raft_snapshot_tick(struct raft *r);
 
 /* membership.c */

@@ -50,7 +50,7 @@ int raft_read_index(struct raft *r, uint64_t request_id)
         .term = r->term,
         .context = request_id,
     };
-    raft_send(r, &msg, true);
+    raft_send(r, &msg, false);
     return 0;
 }
 

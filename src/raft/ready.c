@@ -80,6 +80,7 @@ static void ready_snapshot(struct raft *r, struct raft_ready *rd)
         rd->snapshot_offset = r->recv_chunk_offset;
         rd->snapshot_data_size = r->recv_chunk->size;
         rd->snapshot_data = r->recv_chunk->bytes;
+        rd->snapshot = r->recv_meta;
         r->ready_chunk = r->recv_chunk;
         r->recv_chunk = NULL;
     }
@@ -120,6 +121,18 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     r->truncated_low = UINT64_MAX;
     r->ready_out = true;
     r->ready = *rd;
+}
+
+void raft_flush_messages(struct raft *r, void (*send)(void *ctx, const struct raft_message *msg),
+                         void *ctx)
+{
+    flush(r);
+    struct raft_outbox early = r->early;
+    r->early = (struct raft_outbox){0};
+    for (uint32_t i = 0; i < early.count; i++) {
+        send(ctx, &early.msgs[i]);
+    }
+    raft_outbox_free(&early, true);
 }
 
 static void advance_stable(struct raft *r, const struct raft_ready *rd)

@@ -275,7 +275,7 @@ int raft_step_append(struct raft *r, const struct raft_message *msg)
         resp.index = msg->index;
         resp.hint = hint;
         resp.hint_term = raft_log_term(&r->log, hint);
-        raft_send(r, &resp, true);
+        raft_send(r, &resp, false); /* a refusal promises nothing durable */
         return 0;
     }
     int rc = append_entries(r, msg);
@@ -311,18 +311,17 @@ static void append_rejected(struct raft *r, struct raft_progress *pr, const stru
     raft_send_append(r, pr, true);
 }
 
-void raft_step_append_resp(struct raft *r, const struct raft_message *msg)
+int raft_step_append_resp(struct raft *r, const struct raft_message *msg)
 {
     struct raft_progress *pr = raft_progress_find(r, msg->from);
     ASSERT(pr != NULL);
     pr->recent_active = true;
     if ((msg->flags & RAFT_FLAG_REJECT) != 0) {
         append_rejected(r, pr, msg);
-        return;
+        return 0;
     }
     if (msg->index > raft_log_last_index(&r->log)) {
-        raft_fail(r, SYN_EBADINDEX, "follower acknowledged entries the leader does not have");
-        return;
+        return raft_fail(r, SYN_EBADINDEX, "follower acknowledged entries the leader lacks");
     }
     bool moved = raft_progress_update(pr, msg->index);
     if (pr->state == RAFT_PROGRESS_REPLICATE) {
@@ -335,11 +334,12 @@ void raft_step_append_resp(struct raft *r, const struct raft_message *msg)
     if (moved) {
         raft_maybe_commit(r);
         if (r->role != RAFT_LEADER) {
-            return; /* the commit removed this leader from the configuration */
+            return 0; /* the commit removed this leader from the configuration */
         }
         raft_transfer_check(r, pr);
     }
     send_more(r, pr);
+    return 0;
 }
 
 void raft_step_heartbeat(struct raft *r, const struct raft_message *msg)
@@ -352,7 +352,7 @@ void raft_step_heartbeat(struct raft *r, const struct raft_message *msg)
         .term = r->term,
         .context = msg->context,
     };
-    raft_send(r, &resp, true);
+    raft_send(r, &resp, false); /* acknowledges leadership, promises nothing durable */
 }
 
 void raft_step_heartbeat_resp(struct raft *r, const struct raft_message *msg)
@@ -373,4 +373,5 @@ void raft_step_heartbeat_resp(struct raft *r, const struct raft_message *msg)
     if (pr->match < raft_log_last_index(&r->log) && pr->state != RAFT_PROGRESS_SNAPSHOT) {
         raft_send_append(r, pr, true);
     }
+    raft_transfer_check(r, pr); /* TimeoutNow again, in case it was lost */
 }

@@ -1,4 +1,4 @@
-/* snapshot.c: InstallSnapshot in chunks (thesis 5.1, 5.4.2) and log compaction. The core
+/* snapshot.c: InstallSnapshot in chunks (thesis 5.1, figure 5.3) and log compaction. The core
  * never holds snapshot bytes of its own: the leader's chunks are filled by the shell from
  * its snapshot, and a follower's chunks go to the shell to persist. */
 #include "raft/raft_internal.h"
@@ -48,20 +48,19 @@ void raft_snapshot_tick(struct raft *r)
     }
 }
 
-void raft_step_snapshot_resp(struct raft *r, const struct raft_message *msg)
+int raft_step_snapshot_resp(struct raft *r, const struct raft_message *msg)
 {
     struct raft_progress *pr = raft_progress_find(r, msg->from);
     ASSERT(pr != NULL);
     pr->recent_active = true;
     if ((msg->flags & RAFT_FLAG_LAST) != 0) {
         if (msg->index > raft_log_last_index(&r->log)) {
-            raft_fail(r, SYN_EBADINDEX, "follower installed a snapshot past the leader's log");
-            return;
+            return raft_fail(r, SYN_EBADINDEX, "follower installed a snapshot past our log");
         }
         if (raft_progress_update(pr, msg->index)) {
             raft_maybe_commit(r);
             if (r->role != RAFT_LEADER) {
-                return;
+                return 0;
             }
             raft_transfer_check(r, pr);
         }
@@ -69,17 +68,18 @@ void raft_step_snapshot_resp(struct raft *r, const struct raft_message *msg)
             raft_progress_become_probe(pr);
         }
         raft_send_append(r, pr, true);
-        return;
+        return 0;
     }
     if (pr->state != RAFT_PROGRESS_SNAPSHOT || msg->index != pr->snap_index ||
         msg->offset > r->snapshot.size) {
-        return; /* about another transfer */
+        return 0; /* about another transfer */
     }
     if ((msg->flags & RAFT_FLAG_REJECT) != 0 || msg->offset > pr->snap_offset) {
         pr->snap_offset = msg->offset;
     }
     pr->snap_chunk_out = false;
     raft_send_snapshot_chunk(r, pr);
+    return 0;
 }
 
 static void snapshot_reply(struct raft *r, const struct raft_message *msg, uint32_t flags,

@@ -11,8 +11,13 @@ static const char *validate_entries(const struct raft_message *m)
         return "entries missing";
     }
     uint64_t prev_term = m->log_term;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; i < m->entry_count; i++) {
         const struct raft_entry *e = &m->entries[i];
+        bytes += e->data_size;
+        if (bytes > SYN_APPEND_BYTES_MAX) {
+            return "entries exceed the message size limit";
+        }
         if (e->index != m->index + 1 + i) {
             return "entries are not contiguous";
         }
@@ -115,15 +120,14 @@ static int step_term(struct raft *r, const struct raft_message *m)
         return 0;
     }
     if (m->term < r->term) {
-        if (from_leader(m->type) && m->type != RAFT_MSG_SNAPSHOT &&
-            (r->config.check_quorum || r->config.pre_vote)) {
+        if (from_leader(m->type) && (r->config.check_quorum || r->config.pre_vote)) {
             /* Tell a deposed leader about the newer term so it steps down. */
             struct raft_message resp = {.type = RAFT_MSG_APPEND_RESP, .to = m->from, .term = r->term};
-            raft_send(r, &resp, true);
+            raft_send(r, &resp, false);
         } else if (m->type == RAFT_MSG_PRE_VOTE) {
             struct raft_message resp = {.type = RAFT_MSG_PRE_VOTE_RESP, .to = m->from, .term = r->term,
                                         .flags = RAFT_FLAG_REJECT};
-            raft_send(r, &resp, true);
+            raft_send(r, &resp, false);
         }
         return SYN_ESTALE;
     }
@@ -153,18 +157,15 @@ static int step_leader_only(struct raft *r, const struct raft_message *m)
     }
     switch (m->type) {
     case RAFT_MSG_APPEND_RESP:
-        raft_step_append_resp(r, m);
-        break;
+        return raft_step_append_resp(r, m);
     case RAFT_MSG_HEARTBEAT_RESP:
         raft_step_heartbeat_resp(r, m);
-        break;
+        return 0;
     case RAFT_MSG_SNAPSHOT_RESP:
-        raft_step_snapshot_resp(r, m);
-        break;
+        return raft_step_snapshot_resp(r, m);
     default:
         UNREACHABLE();
     }
-    return 0;
 }
 
 int raft_step(struct raft *r, const struct raft_message *m)
