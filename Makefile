@@ -35,11 +35,13 @@ HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
 HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+SCRIPT_SRCS := $(sort $(wildcard tests/scripts/*.c))
+SCRIPT_BINS := $(SCRIPT_SRCS:tests/scripts/%.c=$(BUILD)/scripts/%)
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all run test sim-soak bench fuzz deps clean check-layers format
 
-all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS)
+all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS) $(SCRIPT_BINS)
 
 $(DEPS_STAMP): tools/deps.sh
 	@mkdir -p build
@@ -68,6 +70,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(HARNESS_OBJS) $(BUILD)/libsynod.a | $(DEPS_ST
 	$(CC) $(ALL_CFLAGS) -Itests $< $(HARNESS_OBJS) $(BUILD)/libsynod.a -o $@ $(TEST_LDLIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(HARNESS_OBJS) $(BUILD)/libsynod.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(HARNESS_OBJS) $(BUILD)/libsynod.a -o $@ $(LDLIBS)
+
+# Interaction-script drivers (tests/scripts/*.c), run by tests/scripts/*.sh.
+$(BUILD)/scripts/%: tests/scripts/%.c $(HARNESS_OBJS) $(BUILD)/libsynod.a | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests $< $(HARNESS_OBJS) $(BUILD)/libsynod.a -o $@ $(LDLIBS)
 

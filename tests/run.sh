@@ -13,6 +13,7 @@ run() { # run NAME CMD...: one test step, bounded in time
     local name=$1
     shift
     local start=$SECONDS
+    mkdir -p "$(dirname "$BUILD/test-$name.log")" # names like unit/test_raft have a folder
     if timeout 900 "$@" >"$BUILD/test-$name.log" 2>&1; then
         passed=$((passed + 1))
         printf 'PASS %-40s %4ss\n' "$name" $((SECONDS - start))

@@ -29,9 +29,25 @@
 #define SYN_FRAME_HEADER_SIZE 16u
 #define SYN_FRAME_SIZE_MAX (SYN_APPEND_BYTES_MAX + (1u << 20)) /* one peer frame, header included */
 #define SYN_PEER_QUEUE_BYTES_MAX (64u << 20) /* bytes waiting to go to one peer */
+#define SYN_CLUSTER_ID_SIZE_MAX 64u          /* the cluster id peers exchange in HELLO */
 
 /* Storage. */
 #define SYN_WAL_SEGMENT_SIZE (64u << 20) /* a WAL segment is closed past this size */
+#define SYN_WAL_SEGMENT_SIZE_MIN (4u << 10) /* smallest segment size an option may set */
+#define SYN_WAL_SEGMENT_SIZE_MAX (1u << 30) /* largest segment size an option may set */
+#define SYN_WAL_RECORD_SIZE_MAX (8u << 20)  /* one WAL record's payload; a larger Ready splits */
+#define SYN_WAL_SEGMENTS_MAX 65536u         /* segment files in one WAL directory */
+#define SYN_WAL_PATH_SIZE_MAX 1024u         /* a WAL directory's path plus a file name */
+#define SYN_SNAPSHOT_SIZE_MAX (1ull << 40)  /* bytes of one snapshot */
+
+_Static_assert(SYN_ENTRY_SIZE_MAX + 64u <= SYN_WAL_RECORD_SIZE_MAX,
+               "one entry and a WAL record's fixed fields fit one record");
+_Static_assert(SYN_WAL_SEGMENT_SIZE_MIN <= SYN_WAL_SEGMENT_SIZE &&
+                   SYN_WAL_SEGMENT_SIZE <= SYN_WAL_SEGMENT_SIZE_MAX,
+               "the default segment size is one an option may set");
+_Static_assert(SYN_WAL_SEGMENT_SIZE_MAX + 2ull * (SYN_WAL_RECORD_SIZE_MAX + 64u) < (1ull << 32),
+               "segment offsets fit a WAL record's 32-bit 'synced' field");
+_Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_SNAPSHOT_SIZE_MAX, "a chunk fits a snapshot");
 
 _Static_assert(SYN_KEY_SIZE_MAX + SYN_VALUE_SIZE_MAX + SYN_COMMAND_HEADER_SIZE_MAX <=
                    SYN_ENTRY_SIZE_MAX,

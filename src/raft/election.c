@@ -89,7 +89,9 @@ void raft_campaign(struct raft *r, bool pre_vote, bool transfer)
             .log_term = raft_log_last_term(&r->log),
             .flags = transfer ? RAFT_FLAG_TRANSFER : 0,
         };
-        raft_send(r, &msg, true);
+        /* A vote request follows the durable new term and self-vote; a pre-vote changes
+         * nothing and goes at once. */
+        raft_send(r, &msg, !pre_vote);
     }
 }
 

@@ -67,6 +67,8 @@ void raft_conf_after_commit(struct raft *r)
     /* Thesis 4.2.2: a leader removed from the configuration steps down once the removal
      * is committed; until then it manages the cluster without counting itself. */
     if (r->role == RAFT_LEADER && r->conf_index <= r->commit && !raft_is_voter(r, r->id)) {
+        r->commit_bcast_pending = true;
+        raft_bcast_append(r); /* the others learn at once that the removal committed */
         raft_become_follower(r, r->term, 0);
     }
 }

@@ -3,6 +3,26 @@
  * after persisting). */
 #include "raft/raft_internal.h"
 
+const char *raft_msg_type_name(uint32_t type)
+{
+    static const char *const names[RAFT_MSG_TYPE_MAX + 1] = {
+        [RAFT_MSG_APPEND] = "APPEND",
+        [RAFT_MSG_APPEND_RESP] = "APPEND_RESP",
+        [RAFT_MSG_VOTE] = "VOTE",
+        [RAFT_MSG_VOTE_RESP] = "VOTE_RESP",
+        [RAFT_MSG_PRE_VOTE] = "PRE_VOTE",
+        [RAFT_MSG_PRE_VOTE_RESP] = "PRE_VOTE_RESP",
+        [RAFT_MSG_HEARTBEAT] = "HEARTBEAT",
+        [RAFT_MSG_HEARTBEAT_RESP] = "HEARTBEAT_RESP",
+        [RAFT_MSG_SNAPSHOT] = "SNAPSHOT",
+        [RAFT_MSG_SNAPSHOT_RESP] = "SNAPSHOT_RESP",
+        [RAFT_MSG_TIMEOUT_NOW] = "TIMEOUT_NOW",
+        [RAFT_MSG_READ_INDEX] = "READ_INDEX",
+        [RAFT_MSG_READ_INDEX_RESP] = "READ_INDEX_RESP",
+    };
+    return type <= RAFT_MSG_TYPE_MAX && names[type] != NULL ? names[type] : "UNKNOWN";
+}
+
 struct raft_message *raft_send(struct raft *r, struct raft_message *msg, bool late)
 {
     struct raft_outbox *box = late ? &r->late : &r->early;

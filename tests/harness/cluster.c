@@ -23,27 +23,7 @@ static void tc_send(void *ctx, const struct raft_message *m)
             c->queue = realloc(c->queue, c->queue_cap * sizeof(*c->queue));
         }
     }
-    struct tc_msg *q = &c->queue[c->queue_head + c->queue_count++];
-    memset(q, 0, sizeof(*q));
-    q->msg = *m;
-    if (m->entry_count > 0) {
-        q->entries = malloc(m->entry_count * sizeof(*q->entries));
-        for (uint32_t i = 0; i < m->entry_count; i++) {
-            q->entries[i] = m->entries[i];
-            q->entries[i].buf = NULL;
-            if (m->entries[i].data_size > 0) {
-                uint8_t *d = malloc(m->entries[i].data_size);
-                memcpy(d, m->entries[i].data, m->entries[i].data_size);
-                q->entries[i].data = d;
-            }
-        }
-        q->msg.entries = q->entries;
-    }
-    if (m->type == RAFT_MSG_SNAPSHOT) {
-        /* The test state machine's snapshot is its applied hash: size bytes of zeros. */
-        q->data = calloc(1, m->data_size + 1);
-        q->msg.data = q->data;
-    }
+    tc_msg_copy(&c->queue[c->queue_head + c->queue_count++], m);
 }
 
 static int tc_persist(void *ctx, const struct raft_ready *rd)
@@ -103,15 +83,6 @@ void tc_init(struct tc_cluster *c, uint32_t count, const struct raft_config *tmp
         n->io = (struct raft_driver_io){n, tc_send, tc_persist, tc_apply, tc_read};
         raft_driver_init(&n->driver, n->raft, &n->io);
     }
-}
-
-static void tc_msg_free(struct tc_msg *q)
-{
-    for (uint32_t i = 0; i < q->msg.entry_count; i++) {
-        free((void *)q->entries[i].data);
-    }
-    free(q->entries);
-    free(q->data);
 }
 
 void tc_free(struct tc_cluster *c)

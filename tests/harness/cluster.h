@@ -3,16 +3,11 @@
 #ifndef SYN_TESTS_CLUSTER_H
 #define SYN_TESTS_CLUSTER_H
 
+#include "message.h"
 #include "raft/raft.h"
 #include "raft/raft_driver.h"
 
 #define TC_NODES_MAX 7
-
-struct tc_msg {
-    struct raft_message msg;
-    struct raft_entry *entries; /* owned copies */
-    uint8_t *data;              /* snapshot chunk */
-};
 
 struct tc_node {
     struct tc_cluster *cluster;
