@@ -116,7 +116,15 @@ static int step_term(struct raft *r, const struct raft_message *m)
         if (m->type == RAFT_MSG_PRE_VOTE || (m->type == RAFT_MSG_PRE_VOTE_RESP && !reject)) {
             return 0; /* pre-votes never change terms */
         }
-        raft_become_follower(r, m->term, from_leader(m->type) ? m->from : 0);
+        bool leader = from_leader(m->type);
+        uint32_t elapsed = r->election_elapsed;
+        raft_become_follower(r, m->term, leader ? m->from : 0);
+        if (!leader) {
+            /* Raft paper figure 2: only a current leader or a granted vote resets the
+             * election timer. A newer term alone does not, or candidates with stale logs
+             * could keep an up-to-date server from ever standing. */
+            r->election_elapsed = elapsed;
+        }
         return 0;
     }
     if (m->term < r->term) {
