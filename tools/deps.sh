@@ -12,6 +12,8 @@ check_cmd clang clang
 check_cmd make make
 check_cmd python3 python3
 check_header cmocka.h libcmocka-dev
+check_header uv.h libuv1-dev
+check_header lmdb.h liblmdb-dev
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
