@@ -100,13 +100,33 @@ sim-soak: $(BUILD)/synod
 
 # Coverage-guided fuzzing of the Raft core's inputs (clang + libFuzzer); FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
-build/fuzz/fuzz_raft_step: tests/fuzz/fuzz_raft_step.c $(HARNESS_SRCS) $(wildcard src/base/*.c src/raft/*.c) | $(DEPS_STAMP)
+build/fuzz/fuzz_raft_step: tests/fuzz/fuzz_raft_step.c tests/harness/cluster.c tests/harness/message.c $(wildcard src/base/*.c src/raft/*.c) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
 
 fuzz: build/fuzz/fuzz_raft_step
 	@mkdir -p build/fuzz/corpus-raft-step
 	build/fuzz/fuzz_raft_step -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz/corpus-raft-step
+
+# The wire codecs' parsers (peer frames, RESP requests), FUZZ_SECONDS each, run by `make fuzz`.
+build/fuzz/fuzz_peer_frame: tests/fuzz/fuzz_peer_frame.c src/net/peer_codec.c $(wildcard src/base/*.c src/raft/*.c) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
+
+build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c src/api/resp.c $(wildcard src/base/*.c) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
+
+.PHONY: fuzz-peer-frame fuzz-resp
+fuzz: fuzz-peer-frame fuzz-resp
+
+fuzz-peer-frame: build/fuzz/fuzz_peer_frame
+	@mkdir -p build/fuzz/corpus-peer-frame
+	build/fuzz/fuzz_peer_frame -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus-peer-frame
+
+fuzz-resp: build/fuzz/fuzz_resp
+	@mkdir -p build/fuzz/corpus-resp
+	build/fuzz/fuzz_resp -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus-resp
 
 bench: $(BUILD)/bench/raft_bench
 	$(BUILD)/bench/raft_bench

@@ -28,5 +28,29 @@ if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<(uv\.h|lmdb\.h|sys/so
     echo "check_layers: the simulator must not include I/O headers" >&2
     status=1
 fi
-[ $status -eq 0 ] && echo "check_layers: cores are pure"
+# Wire parsers are pure functions over bytes (STYLE 10), which is what makes each fuzzable:
+# no I/O headers, and only base/, raft/raft.h and their own header. An explicit list, as
+# their directories also hold the I/O shells.
+parsers="src/net/peer_codec.h src/net/peer_codec.c src/api/resp.h src/api/resp.c"
+for file in $parsers; do
+    if [ ! -e "$file" ]; then
+        echo "check_layers: $file: listed as a pure parser but missing" >&2
+        status=1
+        continue
+    fi
+    while IFS= read -r hit; do
+        echo "check_layers: $file:$hit: a pure parser must not include this" >&2
+        status=1
+    done < <(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*$banned" "$file" || true)
+    own=${file#src/}
+    own=${own%.*}.h
+    while IFS= read -r hit; do
+        inc=$(echo "$hit" | sed -E 's/.*#include "([^"]+)".*/\1/')
+        case "$inc" in
+            base/*|raft/raft.h|"$own") ;;
+            *) echo "check_layers: $file:$hit: a parser may include only base/, raft/raft.h and its own header" >&2; status=1 ;;
+        esac
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
+done
+[ $status -eq 0 ] && echo "check_layers: cores and parsers are pure"
 exit $status
