@@ -48,6 +48,25 @@ struct raft_message *raft_send(struct raft *r, struct raft_message *msg, bool la
     return &box->msgs[box->count++];
 }
 
+/* A late message waits for the next Ready to be durable. If before then the node moves to a
+ * newer term or drops the entries it acknowledges, the promise would be about a state that
+ * never reaches the disk: such answers are withdrawn (the leader retries). */
+void raft_outbox_forget(struct raft *r, uint64_t truncated)
+{
+    struct raft_outbox *box = &r->late;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < box->count; i++) {
+        struct raft_message *m = &box->msgs[i];
+        bool ack = m->type == RAFT_MSG_APPEND_RESP && (m->flags & RAFT_FLAG_REJECT) == 0;
+        if (m->term < r->term || (ack && m->index >= truncated)) {
+            raft_entries_release(m->entries, m->entry_count);
+            continue;
+        }
+        box->msgs[kept++] = *m;
+    }
+    box->count = kept;
+}
+
 void raft_outbox_free(struct raft_outbox *box, bool release_entries)
 {
     if (release_entries) {

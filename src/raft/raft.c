@@ -244,6 +244,7 @@ void raft_become_follower(struct raft *r, uint64_t term, raft_id leader)
     if (term > r->term) {
         r->term = term;
         r->vote = 0;
+        raft_outbox_forget(r, UINT64_MAX);
     }
     if (r->role == RAFT_LEADER) {
         raft_read_drop_all(r);
@@ -272,6 +273,7 @@ void raft_become_candidate(struct raft *r)
     set_role(r, RAFT_CANDIDATE, 0);
     r->term++;
     r->vote = r->id;
+    raft_outbox_forget(r, UINT64_MAX);
     reset_votes(r);
     raft_reset_election_timer(r);
 }

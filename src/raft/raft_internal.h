@@ -207,6 +207,9 @@ struct raft_progress *raft_progress_find(struct raft *r, raft_id id);
  * the message is dropped, as a lossy network would. Returns the queued copy or NULL. */
 struct raft_message *raft_send(struct raft *r, struct raft_message *msg, bool late);
 void raft_outbox_free(struct raft_outbox *box, bool release_entries);
+/* Drops queued late messages that no longer hold: those of an older term, and
+ * acknowledgements of entries from index `truncated` on (UINT64_MAX: none truncated). */
+void raft_outbox_forget(struct raft *r, uint64_t truncated);
 
 /* election.c */
 void raft_campaign(struct raft *r, bool pre_vote, bool transfer);

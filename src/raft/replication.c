@@ -212,6 +212,7 @@ void raft_after_truncate(struct raft *r, uint64_t index)
     if (r->conf_index >= index) {
         raft_conf_recompute(r);
     }
+    raft_outbox_forget(r, index);
 }
 
 /* Appends msg's entries after the matching prefix, dropping a conflicting tail. */
