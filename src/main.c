@@ -1,0 +1,41 @@
+/* main.c: synod's entry point: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void main_usage(FILE *out)
+{
+    fprintf(out,
+            "synod %s: a distributed coordination store\n"
+            "\n"
+            "usage: synod <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  sim        run the deterministic cluster simulator (synod sim --help)\n"
+            "  version    print the version\n"
+            "  help       print this help\n",
+            SYN_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        main_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        main_usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("synod %s\n", SYN_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "sim") == 0) {
+        return sim_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    fprintf(stderr, "synod: unknown command '%s' (try synod --help)\n", cmd);
+    return 2;
+}
