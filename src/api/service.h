@@ -1,0 +1,112 @@
+/* service.h: what the client-facing servers (RESP, HTTP) need from the node, and nothing
+ * more: submit a write (a state-machine command), wait for a linearizable read point, read
+ * the store, and describe the cluster. The node implements it (src/node/node_service.c);
+ * tests may implement it with a single in-process store.
+ *
+ * Threading: everything runs on the node's loop thread. Callbacks are never called from
+ * inside the call that submitted them (they run from the loop later), so a caller may free
+ * nothing it passed until its callback ran: a connection that closes with requests pending
+ * stays allocated until each of their callbacks has run (keep a count).
+ */
+#ifndef SYN_API_SERVICE_H
+#define SYN_API_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv/kv_cmd.h"
+#include "kv/kv_store.h"
+#include "raft/raft.h"
+
+/* status: 0, the write committed and was applied: result is its outcome (borrowed for the
+ *            call);
+ *         SYN_ETIMEDOUT, the cluster did not commit it within the request timeout: it may
+ *            or may not apply later (reply "-TIMEOUT ...");
+ *         SYN_ENOQUORUM, no leader could be reached for the whole timeout (reply
+ *            "-NOQUORUM ..."): it may or may not apply later, too;
+ *         SYN_ENOTLEADER / SYN_ESTALE, it was definitely not applied (a new leader replaced
+ *            the entry): the client may retry;
+ *         SYN_EIO / SYN_ENOSPC, this node cannot write any more (disk failure);
+ *         SYN_ESHUTDOWN, the node is stopping. */
+typedef void (*service_write_cb)(void *ctx, int status, const struct kv_result *result);
+/* status: 0, the store now reflects every write that completed before the read was
+ * submitted: read it now, synchronously, from service_kv(); or SYN_ETIMEDOUT,
+ * SYN_ENOQUORUM, SYN_ESHUTDOWN as above. */
+typedef void (*service_read_cb)(void *ctx, int status);
+
+struct service_member {
+    char name[32];
+    raft_id id;
+    char peer_addr[64];
+    bool voter;
+    bool leader;
+    bool self;
+    uint64_t match_index; /* known on the leader only; 0 elsewhere */
+};
+
+struct service_info {
+    char name[32];            /* this node */
+    raft_id id;
+    const char *role;         /* "leader", "follower", "candidate", "pre-candidate" */
+    uint64_t term;
+    char leader_name[32];     /* "" when none is known */
+    char leader_peer_addr[64];
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t last_index;
+    uint64_t snapshot_index;
+    bool serving;             /* false after a disk failure: writes are refused */
+    uint32_t member_count;
+    struct service_member members[SYN_MEMBERS_MAX];
+};
+
+/* The operations, implemented by the node (src/node/node_service.c) or by a test double. */
+struct service_ops {
+    /* Proposes cmd (a kv_cmd_encode_*() payload; borrowed for the call) through Raft; on a
+     * follower it is forwarded to the leader. cb runs exactly once, later, unless this
+     * returns an error: SYN_ETOOBIG, SYN_EBUSY (too many requests pending: reply
+     * "-BUSY ..."), SYN_EIO, SYN_ESHUTDOWN. */
+    int (*write)(void *impl, const uint8_t *cmd, size_t size, service_write_cb cb, void *ctx);
+    /* Asks for a linearizable read point (ReadIndex). cb runs exactly once, later, unless
+     * this returns an error (SYN_EBUSY, SYN_ESHUTDOWN). */
+    int (*read)(void *impl, service_read_cb cb, void *ctx);
+    /* The local store, for reads after read()'s callback, or for stale reads. */
+    struct kv_store *(*kv)(void *impl);
+    /* The clock to stamp commands and to judge expiry with: unix time in ms. */
+    uint64_t (*now_ms)(void *impl);
+    void (*info)(void *impl, struct service_info *info);
+};
+
+struct service {
+    const struct service_ops *ops;
+    void *impl;
+};
+
+static inline int service_write(struct service *s, const uint8_t *cmd, size_t size,
+                                service_write_cb cb, void *ctx)
+{
+    return s->ops->write(s->impl, cmd, size, cb, ctx);
+}
+
+static inline int service_read(struct service *s, service_read_cb cb, void *ctx)
+{
+    return s->ops->read(s->impl, cb, ctx);
+}
+
+static inline struct kv_store *service_kv(struct service *s)
+{
+    return s->ops->kv(s->impl);
+}
+
+static inline uint64_t service_now_ms(struct service *s)
+{
+    return s->ops->now_ms(s->impl);
+}
+
+static inline void service_info(struct service *s, struct service_info *info)
+{
+    s->ops->info(s->impl, info);
+}
+
+#endif
