@@ -45,6 +45,9 @@ static void driver_finish(struct raft_driver *d)
     for (uint32_t i = 0; i < rd->committed_count; i++) {
         d->io->apply(d->io->ctx, &rd->committed[i]);
     }
+    if (rd->committed_count > 0 && d->io->applied != NULL) {
+        d->io->applied(d->io->ctx);
+    }
     for (uint32_t i = 0; i < rd->read_count; i++) {
         driver_queue_read(d, &rd->reads[i]);
     }

@@ -29,6 +29,8 @@ struct raft_driver_io {
     void (*apply)(void *ctx, const struct raft_entry *entry);
     /* A linearizable read may now be served from the state machine. */
     void (*read)(void *ctx, uint64_t request_id, uint64_t index);
+    /* Optional: every committed entry of this Ready was applied (a batch may end here). */
+    void (*applied)(void *ctx);
 };
 
 struct raft_driver {

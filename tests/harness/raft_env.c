@@ -111,7 +111,7 @@ int renv_add_nodes(struct renv *e, uint32_t count, const struct raft_config *tmp
             return rc;
         }
         e->node_count++;
-        n->io = (struct raft_driver_io){n, env_send, env_persist, env_apply, env_read};
+        n->io = (struct raft_driver_io){n, env_send, env_persist, env_apply, env_read, NULL};
         raft_driver_init(&n->driver, n->raft, &n->io);
         n->role = raft_role(n->raft);
         n->term = raft_term(n->raft);
