@@ -22,7 +22,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align -Wstrict-pro
 CFLAGS ?= $(OPT)
 ALL_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
               $(SANFLAGS) $(EXTRA_CFLAGS) -Isrc -MMD -MP
-LDLIBS := -lm
+LDLIBS := -lm -llmdb -luv
 TEST_LDLIBS := -lcmocka
 
 SRCS := $(shell find src -name '*.c' | sort)
@@ -104,9 +104,15 @@ build/fuzz/fuzz_raft_step: tests/fuzz/fuzz_raft_step.c tests/harness/cluster.c t
 	@mkdir -p $(dir $@)
 	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
 
-fuzz: build/fuzz/fuzz_raft_step
-	@mkdir -p build/fuzz/corpus-raft-step
+# The WAL's record decoder: the bytes recovery reads from disk.
+build/fuzz/fuzz_wal_record: tests/fuzz/fuzz_wal_record.c src/wal/wal_record.c $(wildcard src/base/*.c src/raft/*.c) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
+
+fuzz: build/fuzz/fuzz_raft_step build/fuzz/fuzz_wal_record
+	@mkdir -p build/fuzz/corpus-raft-step build/fuzz/corpus-wal-record
 	build/fuzz/fuzz_raft_step -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz/corpus-raft-step
+	build/fuzz/fuzz_wal_record -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-wal-record
 
 # The wire codecs' parsers (peer frames, RESP requests), FUZZ_SECONDS each, run by `make fuzz`.
 build/fuzz/fuzz_peer_frame: tests/fuzz/fuzz_peer_frame.c src/net/peer_codec.c $(wildcard src/base/*.c src/raft/*.c) | $(DEPS_STAMP)

@@ -14,6 +14,8 @@ check_cmd python3 python3
 check_header cmocka.h libcmocka-dev
 check_header uv.h libuv1-dev
 check_header lmdb.h liblmdb-dev
+check_cmd redis-cli redis-tools
+check_cmd curl curl
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -25,11 +25,37 @@
 #define SYN_RESP_INLINE_SIZE_MAX (64u << 10) /* one inline (telnet-style) command line */
 #define SYN_RESP_REQUEST_SIZE_MAX (SYN_ENTRY_SIZE_MAX + (64u << 10)) /* one RESP command */
 
+/* The state machine (src/kv). */
+#define SYN_KV_KEYS_MAX 4095u             /* keys in one DEL/EXISTS/MGET, keys + values in MSET */
+#define SYN_KV_SCAN_COUNT_MAX 1024u       /* keys one SCAN step visits (a larger COUNT is cut) */
+#define SYN_KV_EXPIRED_MAX 1024u          /* expired keys one kv_expired_keys() call reports */
+#define SYN_KV_ERRMSG_SIZE_MAX 256u       /* the message of an ERROR result */
+#define SYN_KV_DBSIZE_SCAN_MAX 65536u     /* expired keys DBSIZE looks at to leave them out */
+
+/* Client servers (src/api). */
+#define SYN_RESP_CONNECTIONS_MAX 10000u      /* RESP clients at once (Redis's maxclients) */
+#define SYN_RESP_INFLIGHT_MAX 1024u          /* commands of one RESP connection waiting for
+                                                their replies; past it, reading pauses */
+#define SYN_RESP_REPLY_SIZE_MAX (64u << 20)  /* one reply (an MGET of large values) */
+#define SYN_RESP_OUTPUT_PAUSE_SIZE (4u << 20) /* replies one connection has queued: past it,
+                                                 reading pauses until they are written */
+#define SYN_RESP_OUTPUT_SIZE_MAX (256u << 20) /* ... and past this, the connection is closed
+                                                 (a client that sends and never reads) */
+#define SYN_HTTP_CONNECTIONS_MAX 1024u       /* HTTP clients at once */
+#define SYN_HTTP_HEAD_SIZE_MAX (64u << 10)   /* an HTTP request line and its headers */
+#define SYN_HTTP_HEADERS_MAX 64u             /* headers in one HTTP request */
+#define SYN_HTTP_BODY_SIZE_MAX SYN_VALUE_SIZE_MAX /* an HTTP request body (a KV PUT's value) */
+
 /* Peer transport. */
 #define SYN_FRAME_HEADER_SIZE 16u
 #define SYN_FRAME_SIZE_MAX (SYN_APPEND_BYTES_MAX + (1u << 20)) /* one peer frame, header included */
 #define SYN_PEER_QUEUE_BYTES_MAX (64u << 20) /* bytes waiting to go to one peer */
 #define SYN_CLUSTER_ID_SIZE_MAX 64u          /* the cluster id peers exchange in HELLO */
+#define SYN_PEERS_MAX (2u * SYN_MEMBERS_MAX)  /* peers one transport knows: an old and a new
+                                                configuration's members */
+#define SYN_PEER_INBOUND_MAX (SYN_PEERS_MAX + 16u) /* accepted connections at once: one per
+                                                      peer, plus a few not yet past HELLO */
+#define SYN_PEER_WRITE_BATCH_MAX 64u          /* frames in one write to a peer */
 
 /* Storage. */
 #define SYN_WAL_SEGMENT_SIZE (64u << 20) /* a WAL segment is closed past this size */
@@ -52,10 +78,21 @@ _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_SNAPSHOT_SIZE_MAX, "a chunk fi
 _Static_assert(SYN_KEY_SIZE_MAX + SYN_VALUE_SIZE_MAX + SYN_COMMAND_HEADER_SIZE_MAX <=
                    SYN_ENTRY_SIZE_MAX,
                "a single SET fits one entry");
+_Static_assert(SYN_KV_KEYS_MAX < SYN_RESP_ARGS_MAX, "a command's keys fit one RESP request");
+_Static_assert(SYN_KV_SCAN_COUNT_MAX <= SYN_KV_KEYS_MAX && SYN_KV_EXPIRED_MAX <= SYN_KV_KEYS_MAX,
+               "a SCAN step and an expiry sweep fit the store's key views");
 _Static_assert(SYN_APPEND_BYTES_MAX + SYN_SNAPSHOT_CHUNK_SIZE_MAX / 4 + SYN_FRAME_HEADER_SIZE <=
                    SYN_FRAME_SIZE_MAX,
                "an AppendEntries and its headers fit one frame");
 _Static_assert(SYN_FRAME_SIZE_MAX <= SYN_PEER_QUEUE_BYTES_MAX, "a frame fits a peer queue");
+_Static_assert(SYN_PEERS_MAX < SYN_PEER_INBOUND_MAX, "every peer can be connected at once");
+
+_Static_assert(SYN_RESP_REQUEST_SIZE_MAX <= SYN_RESP_OUTPUT_PAUSE_SIZE &&
+                   SYN_RESP_OUTPUT_PAUSE_SIZE < SYN_RESP_REPLY_SIZE_MAX &&
+                   SYN_RESP_REPLY_SIZE_MAX < SYN_RESP_OUTPUT_SIZE_MAX,
+               "an ECHO fits before reading pauses; one largest reply fits the output limit");
+_Static_assert(3u * SYN_KEY_SIZE_MAX + (4u << 10) <= SYN_HTTP_HEAD_SIZE_MAX,
+               "a percent-encoded key fits an HTTP request line, with room for headers");
 
 _Static_assert(SYN_ENTRY_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "one entry always fits a message");
 _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "a chunk fits a message");

@@ -10,6 +10,7 @@
 
 #include "base/crc32c.h"
 #include "base/err.h"
+#include "base/num.h"
 #include "base/prng.h"
 
 static uint32_t crc32c_bitwise(const uint8_t *p, size_t n)
@@ -72,12 +73,36 @@ static void test_err(void **state)
     assert_string_equal(syn_strerror(-9999), "unknown error");
 }
 
+static void test_i64_text(void **state)
+{
+    (void)state;
+    const char *good[] = {"0", "7", "-7", "9223372036854775807", "-9223372036854775808"};
+    int64_t want[] = {0, 7, -7, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < 5; i++) {
+        int64_t v = 1;
+        assert_true(syn_i64_parse((const uint8_t *)good[i], strlen(good[i]), &v));
+        assert_true(v == want[i]);
+        char text[SYN_I64_TEXT_SIZE_MAX];
+        size_t n = syn_i64_format(v, text);
+        assert_int_equal(n, strlen(good[i]));
+        assert_memory_equal(text, good[i], n);
+    }
+    const char *bad[] = {"", "-", "-0", "01", "+1", " 1", "1 ", "1x", "9223372036854775808",
+                         "-9223372036854775809", "99999999999999999999", "123456789012345678901"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t v = 5;
+        assert_false(syn_i64_parse((const uint8_t *)bad[i], strlen(bad[i]), &v));
+        assert_true(v == 5);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_prng),
         cmocka_unit_test(test_err),
+        cmocka_unit_test(test_i64_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

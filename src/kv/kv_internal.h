@@ -1,0 +1,135 @@
+/* kv_internal.h: the store's private state and the helpers its files share.
+ *
+ * LMDB layout (docs/kv.md "Layout"), three named databases:
+ *   data     stored key -> record
+ *   expires  u64 BE expire_at_ms | stored key -> empty    (only keys with a TTL)
+ *   meta     "format" -> u32; "state" -> struct kv_meta; "conf" -> the last CONF payload
+ * A stored key is the key's 64-bit hash, big-endian (so SCAN walks hash order), then:
+ *   short key (<= KV_KEY_INLINE_MAX bytes): the key itself;
+ *   long key: its first KV_KEY_INLINE_MAX bytes and a u32 BE probe number, because LMDB
+ *   keys are at most 511 bytes; the record holds the whole key, and a lookup walks the few
+ *   stored keys that share hash and prefix. Lengths tell the two forms apart.
+ * A record: u8 flags | u64 LE expire_at_ms (0: none) | [u32 LE size | key, if long] | value.
+ */
+#ifndef SYN_KV_INTERNAL_H
+#define SYN_KV_INTERNAL_H
+
+#include <lmdb.h>
+#include <stdarg.h>
+
+#include "kv/kv_store.h"
+
+#define KV_FORMAT 1u
+#define KV_HASH_SIZE 8u
+#define KV_KEY_INLINE_MAX 448u
+#define KV_PROBE_SIZE 4u
+#define KV_STORED_SHORT_MAX (KV_HASH_SIZE + KV_KEY_INLINE_MAX)
+#define KV_STORED_LONG_SIZE (KV_STORED_SHORT_MAX + KV_PROBE_SIZE)
+#define KV_EXPIRY_KEY_MAX (8u + KV_STORED_LONG_SIZE)
+#define KV_RECORD_HEADER_SIZE 9u
+#define KV_RECORD_LONG_KEY 0x1u
+#define KV_META_STATE_SIZE 32u
+#define KV_LMDB_KEY_SIZE_MAX 511u  /* LMDB's default MDB_MAXKEYSIZE; checked at open */
+#define KV_PATH_SIZE_MAX 1024u     /* the store's directory plus a file name */
+#define KV_MARKER_NAME "unsynced"  /* present while commits may not be on disk */
+#define KV_OWNER_NAME "owner.lock" /* flock()ed by the process that has the store open */
+
+_Static_assert(KV_EXPIRY_KEY_MAX <= KV_LMDB_KEY_SIZE_MAX, "an expiry index key fits LMDB");
+_Static_assert(KV_KEY_INLINE_MAX < SYN_KEY_SIZE_MAX, "long keys exist: their form is tested");
+
+/* What the meta "state" record holds, LE u64s in this order. */
+struct kv_meta {
+    uint64_t applied_index;
+    uint64_t applied_term;
+    uint64_t key_count; /* records in data, expired ones included */
+    uint64_t clock_ms;  /* the newest command clock applied: time never runs back */
+};
+
+/* A borrowed slice handed to callbacks after a read found everything without error. */
+struct kv_view {
+    const uint8_t *data; /* NULL: absent */
+    size_t size;
+};
+
+struct kv_store {
+    MDB_env *env;
+    MDB_dbi dbi_data;
+    MDB_dbi dbi_expires;
+    MDB_dbi dbi_meta;
+    MDB_txn *wtxn;    /* the open batch, or NULL */
+    MDB_txn *rtxn;    /* a read-only transaction, reset between reads; NULL until used */
+    int batch_failed; /* the open batch's first error */
+    struct kv_meta committed;
+    struct kv_meta pending; /* the open batch's */
+    bool dirty;             /* the unsynced marker exists: commits may not be on disk yet */
+    int owner_fd;           /* flock()ed: one process per store */
+    uint64_t map_size_max;
+    char *dir;
+    struct kv_result spare; /* the result of kv_apply(..., NULL) */
+    struct kv_view views[SYN_KV_KEYS_MAX];
+    char errmsg[KV_ERRMSG_SIZE];
+};
+
+/* Where a key lives, or would live, in data. */
+struct kv_slot {
+    uint8_t stored[KV_STORED_LONG_SIZE];
+    size_t stored_size;
+    bool found;
+    uint64_t expire_at_ms; /* when found */
+    const uint8_t *value;  /* when found; borrowed from the transaction until it writes */
+    size_t value_size;
+};
+
+/* A record's parts. */
+struct kv_record {
+    uint64_t expire_at_ms;
+    struct kv_bytes key; /* the whole key, for a long key; else empty */
+    struct kv_bytes value;
+};
+
+static inline uint64_t kv_get_u64be(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static inline void kv_put_u64be(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+/* kv_store.c */
+int kv_fail(struct kv_store *kv, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int kv_mdb_fail(struct kv_store *kv, int mdb_rc, const char *what);
+int kv_mdb_code(int mdb_rc);
+int kv_path(char *out, const char *dir, const char *name); /* KV_PATH_SIZE_MAX bytes */
+int kv_fsync_dir(const char *dir);
+/* Takes the store directory's owner lock (flock on dir/owner.lock): 0 with *fd_out set, or
+ * SYN_EBUSY (another process, or another handle in this one, holds it) or SYN_EIO. */
+int kv_lock_dir(const char *dir, int *fd_out);
+/* Commits txn, first making the unsynced marker durable if it is not. Aborts txn on error. */
+int kv_commit(struct kv_store *kv, MDB_txn *txn);
+int kv_meta_store(struct kv_store *kv, MDB_txn *txn, const struct kv_meta *meta);
+const struct kv_meta *kv_meta_now(const struct kv_store *kv);
+uint64_t kv_clock(const struct kv_store *kv, uint64_t now_ms);
+int kv_read_begin(struct kv_store *kv, MDB_txn **txn);
+void kv_read_end(struct kv_store *kv, MDB_txn *txn);
+int kv_meta_load(MDB_txn *txn, MDB_dbi dbi, struct kv_meta *meta, const char **why);
+
+/* kv_key.c */
+uint64_t kv_key_hash(const uint8_t *key, size_t size);
+bool kv_expired(uint64_t expire_at_ms, uint64_t now_ms);
+int kv_record_parse(const MDB_val *stored, const MDB_val *v, struct kv_record *rec);
+struct kv_bytes kv_stored_user_key(const MDB_val *stored, const struct kv_record *rec);
+int kv_slot_find(struct kv_store *kv, MDB_txn *txn, struct kv_bytes key, struct kv_slot *slot);
+int kv_slot_put(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key,
+                struct kv_bytes value, uint64_t expire_at_ms);
+int kv_slot_del(struct kv_store *kv, struct kv_slot *slot);
+
+#endif
