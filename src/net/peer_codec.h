@@ -34,7 +34,7 @@
 #define PEER_FRAME_INCOMPLETE 1
 
 enum peer_frame_kind {
-    PEER_FRAME_HELLO = 1,            /* first frame on a connection, both ways */
+    PEER_FRAME_HELLO = 1,            /* first frame on a connection, from the dialer */
     PEER_FRAME_RAFT = 2,             /* one struct raft_message */
     PEER_FRAME_FORWARD_REQUEST = 3,  /* a follower forwards a client command to the leader */
     PEER_FRAME_FORWARD_RESPONSE = 4, /* the leader's answer to it */
