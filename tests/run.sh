@@ -30,7 +30,8 @@ for t in "$BUILD"/tests/test_*; do
     run "unit/$(basename "$t")" "$t"
 done
 
-for t in tests/sim/*.sh tests/scripts/*.sh; do
+for t in tests/sim/*.sh tests/scripts/*.sh tests/storage/*.sh tests/cluster/[a-z]*.sh; do
+    [ "$(basename "$t")" = lib.sh ] && continue
     [ -e "$t" ] || continue
     run "${t#tests/}" env BUILD="$BUILD" SAN="$SAN" bash "$t"
 done
