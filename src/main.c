@@ -12,6 +12,7 @@ static void main_usage(FILE *out)
             "usage: synod <command> [options]\n"
             "\n"
             "commands:\n"
+            "  agent      run a node (synod agent --help)\n"
             "  sim        run the deterministic cluster simulator (synod sim --help)\n"
             "  version    print the version\n"
             "  help       print this help\n",
@@ -32,6 +33,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("synod %s\n", SYN_VERSION);
         return 0;
+    }
+    if (strcmp(cmd, "agent") == 0) {
+        return agent_cmd_main(argv[0], argc - 2, argv + 2);
     }
     if (strcmp(cmd, "sim") == 0) {
         return sim_cmd_main(argv[0], argc - 2, argv + 2);

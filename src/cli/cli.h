@@ -8,4 +8,7 @@
 /* `synod sim`: runs the deterministic simulator. 0 all held, 1 a violation, 2 usage. */
 int sim_cmd_main(const char *prog, int argc, char **argv);
 
+/* `synod agent`: runs one node until SIGTERM/SIGINT. 0 clean stop, 1 failed, 2 usage. */
+int agent_cmd_main(const char *prog, int argc, char **argv);
+
 #endif

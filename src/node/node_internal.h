@@ -1,0 +1,157 @@
+/* node_internal.h: the node's state and the functions its files share. The node owns the
+ * loop's handles, the Raft core and its driver, the WAL, the store, the transport and the
+ * client servers (STYLE 11: no hidden globals). */
+#ifndef SYN_NODE_INTERNAL_H
+#define SYN_NODE_INTERNAL_H
+
+#include <uv.h>
+
+#include "api/service.h"
+#include "base/buf.h"
+#include "kv/kv_store.h"
+#include "net/transport.h"
+#include "node/config.h"
+#include "node/node.h"
+#include "raft/raft.h"
+#include "raft/raft_driver.h"
+#include "wal/wal.h"
+
+#define NODE_PENDING_MAX 65536u /* client requests waiting on one node (writes + reads) */
+#define NODE_ERRMSG_SIZE 512u
+
+/* A client request waiting on this node. Slots sit on a list in deadline order (the timeout
+ * is the same for all), so the tick looks only at the head. */
+enum node_req_kind { NODE_REQ_FREE = 0, NODE_REQ_WRITE = 1, NODE_REQ_READ = 2 };
+enum node_req_state {
+    NODE_REQ_WAITING = 0, /* no leader known yet: retried every tick */
+    NODE_REQ_FORWARDED,   /* write sent to the leader, waiting for its answer */
+    NODE_REQ_PROPOSED,    /* write in the log (here or at the leader): wait for apply */
+    NODE_REQ_ASKED,       /* read: raft_read_index() took it */
+};
+
+struct node_req {
+    uint8_t kind;  /* enum node_req_kind */
+    uint8_t state; /* enum node_req_state */
+    bool had_leader;   /* a leader was known at some point: TIMEOUT rather than NOQUORUM */
+    raft_id via;       /* FORWARDED / ASKED: the leader it went to */
+    uint32_t prev;     /* deadline list; NODE_NONE at the ends */
+    uint32_t next;
+    uint64_t seq;      /* tells this request from earlier ones in the same slot */
+    uint64_t deadline_ms;
+    service_write_cb write_cb;
+    service_read_cb read_cb;
+    void *ctx;
+    uint8_t *payload;  /* write: the entry payload (envelope + command) until proposed */
+    uint32_t payload_size;
+};
+
+#define NODE_NONE UINT32_MAX
+
+/* A write's completion, run once the store's batch committed. */
+struct node_done {
+    uint32_t slot;
+    uint64_t seq;
+    struct kv_result result;
+};
+
+struct node {
+    struct node_config cfg;
+    uv_loop_t *loop;
+    char errmsg[NODE_ERRMSG_SIZE];
+    uint64_t start_ms;
+
+    uv_timer_t tick_timer;
+    uv_signal_t sig_term;
+    uv_signal_t sig_int;
+    bool stopping;
+    bool handles_started;
+    bool free_on_stop;   /* a failed start: the node frees itself once closed */
+    bool finished;
+    void (*stop_done)(void *ctx);
+    void *stop_ctx;
+    uint32_t closing; /* handles and servers still closing */
+
+    struct wal *wal;
+    struct kv_store *kv;
+    bool kv_batch_open;
+    char wal_dir[NODE_PATH_SIZE_MAX + 16];
+    char kv_dir[NODE_PATH_SIZE_MAX + 16];
+
+    struct raft *raft;
+    struct raft_driver driver;
+    struct raft_driver_io io;
+    uv_work_t persist_work;
+    const struct raft_ready *persist_rd;
+    int persist_rc;
+    bool persist_busy;
+    int failed; /* a disk error stopped writes; 0 while serving */
+    raft_id last_leader;
+    uint64_t conf_index_seen;
+
+    struct transport *transport;
+    struct service service;
+    struct resp_server *resp;
+    struct http_server *http;
+
+    /* Pending client requests (node_requests.c). */
+    struct node_req *reqs; /* NODE_PENDING_MAX slots */
+    uint32_t *free_slots;  /* a stack of free slot numbers */
+    uint32_t free_count;
+    uint32_t head;         /* oldest deadline */
+    uint32_t tail;
+    uint64_t seq;
+    bool any_waiting;      /* some request waits for a leader: the tick retries */
+    raft_id scan_leader;   /* the leader when the tick last looked at every request */
+    struct node_done *done; /* completions of the current batch */
+    uint32_t done_count;
+    uint32_t done_cap;
+
+    struct syn_buf scratch;    /* encoding FORWARD bodies */
+    uint8_t *chunk;            /* a snapshot chunk being sent */
+    uint64_t snapshot_index;   /* the current snapshot (for sending chunks) */
+    char snapshot_path[NODE_PATH_SIZE_MAX + 64];
+};
+
+/* node.c */
+uint64_t node_now_ms(const struct node *n);
+void node_fail_disk(struct node *n, int rc, const char *what);
+int node_raft_create(struct node *n, const struct wal_recovery *rec);
+
+/* node_stop.c */
+void node_closed_one(struct node *n);
+void node_maybe_finish(struct node *n);
+void node_release(struct node *n);
+
+/* node_raft.c */
+void node_raft_io_init(struct node *n);
+void node_raft_run(struct node *n);
+void node_sync_peers(struct node *n);
+void node_on_raft_message(void *ctx, const struct raft_message *msg);
+const char *node_member_name(const struct raft_member *m, char *out, size_t size);
+const char *node_member_addr(const struct raft_member *m, char *out, size_t size);
+
+/* node_requests.c */
+int node_requests_init(struct node *n);
+void node_requests_free(struct node *n);
+int node_write_submit(struct node *n, const uint8_t *cmd, size_t size, service_write_cb cb,
+                      void *ctx);
+int node_read_submit(struct node *n, service_read_cb cb, void *ctx);
+void node_requests_tick(struct node *n);
+/* Splits a NORMAL entry's payload into the request envelope and the command; false when it
+ * carries none (the whole payload is then the command). */
+bool node_envelope_decode(const struct raft_entry *e, raft_id *origin, uint32_t *slot,
+                          uint64_t *seq, struct raft_entry *inner);
+/* The entry that carried request (origin, slot, seq) was applied with result res, which
+ * this takes. */
+void node_requests_applied(struct node *n, raft_id origin, uint32_t slot, uint64_t seq,
+                           struct kv_result *res);
+void node_requests_flush(struct node *n);
+void node_requests_read_ready(struct node *n, uint64_t request_id);
+void node_requests_fail_all(struct node *n, int status);
+void node_on_forward(void *ctx, raft_id from, int kind, uint64_t request_id,
+                     const uint8_t *body, size_t size);
+
+/* node_service.c */
+void node_service_init(struct node *n);
+
+#endif

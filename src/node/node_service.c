@@ -1,0 +1,84 @@
+/* node_service.c: the node seen by its client servers (api/service.h). */
+#include "node/node_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int svc_write(void *impl, const uint8_t *cmd, size_t size, service_write_cb cb, void *ctx)
+{
+    return node_write_submit(impl, cmd, size, cb, ctx);
+}
+
+static int svc_read(void *impl, service_read_cb cb, void *ctx)
+{
+    return node_read_submit(impl, cb, ctx);
+}
+
+static struct kv_store *svc_kv(void *impl)
+{
+    struct node *n = impl;
+    return n->kv;
+}
+
+static uint64_t svc_now_ms(void *impl)
+{
+    (void)impl;
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+static void member_info(struct node *n, const struct raft_status *st, const struct raft_member *m,
+                        struct service_member *out)
+{
+    memset(out, 0, sizeof(*out));
+    node_member_name(m, out->name, sizeof(out->name));
+    node_member_addr(m, out->peer_addr, sizeof(out->peer_addr));
+    out->id = m->id;
+    out->voter = m->role == RAFT_VOTER;
+    out->leader = m->id == st->leader;
+    out->self = m->id == n->cfg.id;
+    for (uint32_t i = 0; i < st->peer_count; i++) {
+        if (st->peers[i].id == m->id) {
+            out->match_index = st->peers[i].match_index;
+        }
+    }
+}
+
+static void svc_info(void *impl, struct service_info *info)
+{
+    struct node *n = impl;
+    struct raft_status st;
+    raft_status(n->raft, &st);
+    memset(info, 0, sizeof(*info));
+    snprintf(info->name, sizeof(info->name), "%s", n->cfg.name);
+    info->id = n->cfg.id;
+    info->role = raft_role_name(st.role);
+    info->term = st.term;
+    info->commit_index = st.commit_index;
+    info->applied_index = kv_applied_index(n->kv);
+    info->last_index = st.last_index;
+    info->snapshot_index = st.snapshot_index;
+    info->serving = n->failed == 0 && !n->stopping;
+    for (uint32_t i = 0; i < st.conf.member_count; i++) {
+        struct service_member *m = &info->members[info->member_count++];
+        member_info(n, &st, &st.conf.members[i], m);
+        if (m->leader) {
+            snprintf(info->leader_name, sizeof(info->leader_name), "%s", m->name);
+            snprintf(info->leader_peer_addr, sizeof(info->leader_peer_addr), "%s", m->peer_addr);
+        }
+    }
+}
+
+static const struct service_ops node_service_ops = {
+    .write = svc_write,
+    .read = svc_read,
+    .kv = svc_kv,
+    .now_ms = svc_now_ms,
+    .info = svc_info,
+};
+
+void node_service_init(struct node *n)
+{
+    n->service = (struct service){.ops = &node_service_ops, .impl = n};
+}
