@@ -113,7 +113,7 @@ static int count_records(MDB_txn *txn, MDB_dbi dbi, uint64_t *count_out)
 
 /* Reads the copy at path as a store: its pages all in the file, its format and meta, and
  * as many records as its key count says. */
-static int check_copy(MDB_env *env, const char *path, char *errmsg)
+static int check_copy(MDB_env *env, const char *path, struct kv_meta *meta_out, char *errmsg)
 {
     struct stat st;
     MDB_envinfo info;
@@ -150,10 +150,13 @@ static int check_copy(MDB_env *env, const char *path, char *errmsg)
         rc = rc != 0 || count != meta.key_count ? SYN_ECORRUPT : 0;
     }
     mdb_txn_abort(txn);
+    if (rc == 0 && meta_out != NULL) {
+        *meta_out = meta;
+    }
     return rc == 0 ? 0 : restore_fail(errmsg, SYN_ECORRUPT, "%s: %s", path, why);
 }
 
-static int check_snapshot(const char *path, char *errmsg)
+static int check_snapshot(const char *path, struct kv_meta *meta_out, char *errmsg)
 {
     MDB_env *env;
     int rc = mdb_env_create(&env);
@@ -161,9 +164,41 @@ static int check_snapshot(const char *path, char *errmsg)
         return restore_fail(errmsg, SYN_ENOMEM, "create an LMDB environment");
     }
     rc = mdb_env_set_maxdbs(env, 3);
-    rc = rc == 0 ? check_copy(env, path, errmsg) : SYN_EIO;
+    rc = rc == 0 ? check_copy(env, path, meta_out, errmsg) : SYN_EIO;
     mdb_env_close(env);
     return rc;
+}
+
+int kv_snapshot_copy(struct kv_store *kv, const char *path, uint64_t *size_out,
+                     uint64_t *index_out, char *errmsg)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return restore_fail(errmsg, SYN_EIO, "create %s: %s", path, strerror(errno));
+    }
+    /* kv->env is fixed after kv_open(); LMDB lets this read transaction run beside the
+     * owner's write transactions. */
+    int rc = mdb_env_copyfd2(kv->env, fd, MDB_CP_COMPACT);
+    struct stat st;
+    if (rc != 0) {
+        rc = restore_fail(errmsg, rc == ENOSPC ? SYN_ENOSPC : SYN_EIO, "copy the store to %s: %s",
+                          path, mdb_strerror(rc));
+    } else if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
+        rc = restore_fail(errmsg, errno == ENOSPC ? SYN_ENOSPC : SYN_EIO, "fsync %s: %s", path,
+                          strerror(errno));
+    }
+    close(fd);
+    struct kv_meta meta;
+    if (rc == 0) {
+        rc = check_snapshot(path, &meta, errmsg);
+    }
+    if (rc != 0) {
+        unlink(path);
+        return rc;
+    }
+    *size_out = (uint64_t)st.st_size;
+    *index_out = meta.applied_index;
+    return 0;
 }
 
 /* Renames the checked copy over the data file; drops LMDB's lock file (its reader table is
@@ -202,7 +237,7 @@ int kv_snapshot_restore(const char *dir, const char *snapshot_path, char *errmsg
     }
     rc = copy_file(snapshot_path, tmp, errmsg);
     if (rc == 0) {
-        rc = check_snapshot(tmp, errmsg);
+        rc = check_snapshot(tmp, NULL, errmsg);
     }
     if (rc == 0) {
         rc = install(dir, tmp, errmsg);

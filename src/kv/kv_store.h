@@ -138,6 +138,12 @@ int kv_digest(struct kv_store *kv, uint64_t *digest_out);
  * temporary path and does the rename and directory fsync. The copy's applied index is
  * kv_applied_index(). On failure the file is removed. 0, SYN_EIO, SYN_ENOSPC. */
 int kv_snapshot_write(struct kv_store *kv, const char *path, uint64_t *size_out);
+/* Like kv_snapshot_write(), but safe to run on another thread while the owner keeps applying
+ * batches: it uses only the LMDB environment, and the copy is whatever commit its read
+ * transaction saw: *index_out is that commit's applied index (read back from the copy).
+ * Errors go to errmsg (KV_ERRMSG_SIZE bytes), never to the store's. */
+int kv_snapshot_copy(struct kv_store *kv, const char *path, uint64_t *size_out,
+                     uint64_t *index_out, char *errmsg);
 /* Replaces the data of the store in dir (which must not be open) with a copy of the
  * snapshot at snapshot_path, which stays as it is: copied, fsynced, checked (a synod store
  * whose key count matches), renamed into place, directory fsynced. The next kv_open() finds

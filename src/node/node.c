@@ -166,6 +166,7 @@ static void on_tick(uv_timer_t *t)
     raft_tick(n->raft);
     node_requests_tick(n);
     node_raft_run(n);
+    node_snapshot_maybe(n);
 }
 
 static void on_signal(uv_signal_t *s, int signum)

@@ -83,7 +83,21 @@ struct node {
     uv_work_t persist_work;
     const struct raft_ready *persist_rd;
     int persist_rc;
-    bool persist_busy;
+    bool persist_busy;     /* the Ready persist_rd waits on the disk (maybe deferred) */
+    bool persist_deferred; /* it waits for the snapshot save to leave the WAL */
+
+    /* Snapshots (node_snapshot.c): copy the store in the thread pool, then save it in the
+     * WAL (never while a persist runs: WAL calls must not overlap), then compact. */
+    uv_work_t snap_work;
+    bool snap_busy;
+    bool snap_saving;      /* the WAL part runs */
+    bool snap_save_waiting; /* the copy is ready; the save waits for the persist */
+    int snap_rc;
+    uint64_t snap_size;
+    uint64_t snap_copy_index;
+    struct raft_snapshot_meta snap_meta;
+    char snap_tmp[NODE_PATH_SIZE_MAX + 32];
+    char snap_err[KV_ERRMSG_SIZE];
     int failed; /* a disk error stopped writes; 0 while serving */
     raft_id last_leader;
     uint64_t conf_index_seen;
@@ -150,6 +164,13 @@ void node_requests_read_ready(struct node *n, uint64_t request_id);
 void node_requests_fail_all(struct node *n, int status);
 void node_on_forward(void *ctx, raft_id from, int kind, uint64_t request_id,
                      const uint8_t *body, size_t size);
+
+/* node_snapshot.c */
+void node_snapshot_maybe(struct node *n);
+/* The WAL is free (a persist ended): a snapshot save that waited starts. */
+void node_snapshot_wal_free(struct node *n);
+/* A persist may start only while no snapshot save uses the WAL. */
+void node_persist_start(struct node *n);
 
 /* node_service.c */
 void node_service_init(struct node *n);

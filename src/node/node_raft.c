@@ -120,12 +120,21 @@ static void persist_done(uv_work_t *req, int status)
         node_maybe_finish(n);
         return; /* the Ready stays unfinished: nothing it promised is sent */
     }
+    node_snapshot_wal_free(n);
     if (n->stopping) {
         node_maybe_finish(n);
         return;
     }
     raft_driver_persisted(&n->driver);
     node_raft_run(n);
+}
+
+void node_persist_start(struct node *n)
+{
+    n->persist_deferred = false;
+    n->persist_work.data = n;
+    int rc = uv_queue_work(n->loop, &n->persist_work, persist_work, persist_done);
+    ASSERT(rc == 0);
 }
 
 static int io_persist(void *ctx, const struct raft_ready *rd)
@@ -139,9 +148,12 @@ static int io_persist(void *ctx, const struct raft_ready *rd)
     }
     n->persist_rd = rd;
     n->persist_busy = true;
-    n->persist_work.data = n;
-    int rc = uv_queue_work(n->loop, &n->persist_work, persist_work, persist_done);
-    ASSERT(rc == 0);
+    /* The WAL is the snapshot save's; an install replaces the store a copy is reading. */
+    if (n->snap_saving || (rd->snapshot_install && n->snap_busy)) {
+        n->persist_deferred = true; /* node_snapshot.c starts it when the snapshot ends */
+    } else {
+        node_persist_start(n);
+    }
     return RAFT_DRIVER_PENDING;
 }
 

@@ -32,7 +32,7 @@ void node_release(struct node *n)
 
 void node_maybe_finish(struct node *n)
 {
-    if (!n->stopping || n->closing > 0 || n->persist_busy || n->finished) {
+    if (!n->stopping || n->closing > 0 || n->persist_busy || n->snap_busy || n->finished) {
         return;
     }
     n->finished = true;

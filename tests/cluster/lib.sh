@@ -30,10 +30,11 @@ node_start() { # node_start I N [extra flags]
     PIDS[$i]=$!
 }
 
-cluster_start() { # cluster_start N
-    local i
-    for i in $(seq 1 "$1"); do
-        node_start "$i" "$1"
+cluster_start() { # cluster_start N [extra agent flags]
+    local i n=$1
+    shift
+    for i in $(seq 1 "$n"); do
+        node_start "$i" "$n" "$@"
     done
 }
 
