@@ -196,6 +196,7 @@ static const struct resp_command_def commands[] = {
     {"mset", -3, resp_cmd_mset},
     {"scan", -2, resp_cmd_scan},
     {"dbsize", 1, resp_cmd_dbsize},
+    {"synod", -2, resp_cmd_synod},
     {"ping", -1, cmd_ping},
     {"echo", 2, cmd_echo},
     {"select", 2, cmd_select},

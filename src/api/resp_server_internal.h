@@ -137,9 +137,6 @@ int resp_out_end(struct resp_out *o);
 void resp_out_status(struct resp_out *o, int status, bool write);
 /* A write's outcome, as the state machine gave it. */
 void resp_out_result(struct resp_out *o, const struct kv_result *r);
-/* printf into b (for INFO and CLIENT LIST texts); on failure b is as it was. */
-__attribute__((format(printf, 2, 3))) int resp_text_appendf(struct syn_buf *b, const char *fmt,
-                                                             ...);
 /* Case-insensitive comparison of an argument with a lower-case word. */
 bool resp_arg_is(const struct resp_arg *a, const char *word);
 /* How much of an argument an error message shows: Redis's "%.128s". For "%.*s". */
@@ -217,6 +214,9 @@ void resp_cmd_info(struct resp_call *call);
 void resp_cmd_config(struct resp_call *call);
 void resp_cmd_command(struct resp_call *call);
 void resp_cmd_client(struct resp_call *call);
+
+/* resp_cmd_synod.c */
+void resp_cmd_synod(struct resp_call *call);
 /* A client name or library field: printable, no spaces, at most RESP_NAME_SIZE_MAX bytes;
  * false after replying with the error (what: "Client names", "lib-name"). */
 bool resp_client_value_ok(struct resp_call *call, const struct resp_arg *v, const char *what);

@@ -76,6 +76,15 @@ struct service_ops {
     /* The clock to stamp commands and to judge expiry with: unix time in ms. */
     uint64_t (*now_ms)(void *impl);
     void (*info)(void *impl, struct service_info *info);
+    /* Membership (thesis 4.1: one server at a time) and leadership transfer (thesis 3.10).
+     * Leader only, and synchronous: 0 means the change is in the leader's log (it commits
+     * like any entry; a transfer completes within an election timeout or is abandoned).
+     * peer_addr is for ADD_*, NULL otherwise. SYN_ENOTLEADER (the caller asks info's
+     * leader), SYN_ECONFCHANGE, SYN_ETRANSFER, SYN_EEXIST, SYN_EUNKNOWNNODE, SYN_EFULL,
+     * SYN_EINVAL, with a sentence in msg. NULL in services that do not support them. */
+    int (*member_change)(void *impl, enum raft_conf_op op, const char *name,
+                         const char *peer_addr, char *msg, size_t msg_size);
+    int (*transfer_leader)(void *impl, const char *name, char *msg, size_t msg_size);
 };
 
 struct service {

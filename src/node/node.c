@@ -193,6 +193,13 @@ static int start_network(struct node *n)
     if (rc != 0) {
         return node_fail(n, rc, "peer address %s: %s", n->cfg.peer_addr, err);
     }
+    for (uint32_t i = 0; n->cfg.join && i < n->cfg.initial_count; i++) {
+        const struct node_member *m = &n->cfg.initial[i];
+        if (m->id != n->cfg.id && transport_set_peer(n->transport, m->id, m->peer_addr) == 0 &&
+            n->peer_count < SYN_PEERS_MAX) {
+            n->peers[n->peer_count++] = m->id; /* the members that will add this node */
+        }
+    }
     node_sync_peers(n);
     return node_servers_start(n);
 }

@@ -101,6 +101,8 @@ struct node {
     int failed; /* a disk error stopped writes; 0 while serving */
     raft_id last_leader;
     uint64_t conf_index_seen;
+    raft_id peers[SYN_PEERS_MAX]; /* the transport's peers, to forget those that left */
+    uint32_t peer_count;
 
     struct transport *transport;
     struct service service;

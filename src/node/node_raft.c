@@ -221,15 +221,33 @@ void node_raft_io_init(struct node *n)
     raft_driver_init(&n->driver, n->raft, &n->io);
 }
 
-/* Dials every member of the latest configuration; forgets those that left. */
+static bool conf_has(const struct raft_conf *conf, raft_id id)
+{
+    return raft_conf_find(conf, id) != NULL;
+}
+
+/* Dials every member of the latest configuration; forgets those that left. A node that
+ * joins keeps its --initial-cluster peers until a configuration names it. */
 void node_sync_peers(struct node *n)
 {
     struct raft_status st;
     raft_status(n->raft, &st);
-    if (st.conf_index == n->conf_index_seen && n->conf_index_seen != 0) {
+    if (st.conf_index == n->conf_index_seen && n->peer_count > 0) {
         return;
     }
     n->conf_index_seen = st.conf_index;
+    if (st.conf.member_count == 0) {
+        return;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n->peer_count; i++) {
+        if (conf_has(&st.conf, n->peers[i])) {
+            n->peers[kept++] = n->peers[i];
+        } else {
+            transport_remove_peer(n->transport, n->peers[i]);
+        }
+    }
+    n->peer_count = kept;
     for (uint32_t i = 0; i < st.conf.member_count; i++) {
         const struct raft_member *m = &st.conf.members[i];
         if (m->id == n->cfg.id) {
@@ -240,6 +258,14 @@ void node_sync_peers(struct node *n)
         int rc = transport_set_peer(n->transport, m->id, addr);
         if (rc != 0) {
             LOG_WARN("node", "peer %s: %s", addr, syn_strerror(rc));
+            continue;
+        }
+        bool known = false;
+        for (uint32_t j = 0; j < n->peer_count; j++) {
+            known = known || n->peers[j] == m->id;
+        }
+        if (!known && n->peer_count < SYN_PEERS_MAX) {
+            n->peers[n->peer_count++] = m->id;
         }
     }
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
+
 static int svc_write(void *impl, const uint8_t *cmd, size_t size, service_write_cb cb, void *ctx)
 {
     return node_write_submit(impl, cmd, size, cb, ctx);
@@ -70,12 +72,51 @@ static void svc_info(void *impl, struct service_info *info)
     }
 }
 
+static int svc_member_change(void *impl, enum raft_conf_op op, const char *name,
+                             const char *peer_addr, char *msg, size_t msg_size)
+{
+    struct node *n = impl;
+    char addr[SYN_MEMBER_ADDR_SIZE_MAX + 1] = "";
+    if (peer_addr != NULL) {
+        char host[SYN_MEMBER_ADDR_SIZE_MAX];
+        int port;
+        int len = snprintf(addr, sizeof(addr), "%s@%s", name, peer_addr);
+        if (len >= (int)sizeof(addr) || node_addr_split(peer_addr, host, sizeof(host), &port) != 0) {
+            snprintf(msg, msg_size, "expected NAME and HOST:PORT (at most %u characters together)",
+                     SYN_MEMBER_ADDR_SIZE_MAX - 1);
+            return SYN_EINVAL;
+        }
+    }
+    uint64_t index, term;
+    int rc = raft_propose_conf(n->raft, op, node_id_from_name(name), addr[0] ? addr : NULL,
+                               &index, &term);
+    if (rc != 0) {
+        snprintf(msg, msg_size, "%s", raft_errmsg(n->raft));
+        return rc;
+    }
+    snprintf(msg, msg_size, "proposed at index %llu in term %llu", (unsigned long long)index,
+             (unsigned long long)term);
+    node_raft_run(n);
+    return 0;
+}
+
+static int svc_transfer_leader(void *impl, const char *name, char *msg, size_t msg_size)
+{
+    struct node *n = impl;
+    int rc = raft_transfer_leader(n->raft, node_id_from_name(name));
+    snprintf(msg, msg_size, "%s", rc == 0 ? "transfer started" : raft_errmsg(n->raft));
+    node_raft_run(n);
+    return rc;
+}
+
 static const struct service_ops node_service_ops = {
     .write = svc_write,
     .read = svc_read,
     .kv = svc_kv,
     .now_ms = svc_now_ms,
     .info = svc_info,
+    .member_change = svc_member_change,
+    .transfer_leader = svc_transfer_leader,
 };
 
 void node_service_init(struct node *n)
