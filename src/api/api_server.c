@@ -23,6 +23,24 @@ __attribute__((format(printf, 3, 4))) static int fail(char *errmsg, int code, co
     return code;
 }
 
+int api_buf_appendf(struct syn_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    ASSERT(n >= 0);
+    int rc = syn_buf_reserve(b, (size_t)n + 1);
+    if (rc != 0) {
+        return rc;
+    }
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
 /* ---- The address --------------------------------------------------------------------- */
 
 /* "HOST:PORT" or "[V6]:PORT" into host (NUL-terminated) and port; port 0 is allowed. */
@@ -124,7 +142,8 @@ static void on_connection(uv_stream_t *listener, int status)
 
 static bool conn_idle(const struct api_conn *c, uint64_t now, uint32_t timeout_ms)
 {
-    return !c->closing && c->holds == 0 && c->in.len == 0 && api_conn_output_size(c) == 0 &&
+    /* unread input does not count: a client that sent half a request and went quiet is idle */
+    return !c->closing && c->holds == 0 && api_conn_output_size(c) == 0 &&
            now - c->active_ms >= timeout_ms;
 }
 

@@ -60,8 +60,8 @@ struct api_server_hooks {
     size_t input_max;   /* the most bytes c->in may hold */
     uint32_t connections_max; /* past it, an accepted client gets refusal and is closed */
     const char *refusal; /* bytes written to a refused client (a full reply) */
-    uint32_t idle_timeout_ms; /* close a connection without holds, unread input or output
-                                 for this long; 0: never */
+    uint32_t idle_timeout_ms; /* close a connection that received nothing and had nothing to
+                                 write or wait for this long; 0: never */
     /* New bytes in c->in (in.len >= in_need). Consume what was handled, set in_need. */
     void (*input)(struct api_conn *c);
     /* A write completed: output space was freed (backpressure may be lifted). May be NULL. */
@@ -94,6 +94,9 @@ struct api_conn *api_server_next(struct api_conn *c);
 /* Closes the listener and every connection; calls done(ctx) (may be NULL) once everything is
  * freed, which waits for every hold to be released. Called once. */
 void api_server_close(struct api_server *s, void (*done)(void *ctx), void *ctx);
+
+/* printf into b (INFO texts, JSON bodies); 0, or SYN_ENOMEM / SYN_ETOOBIG with b as it was. */
+__attribute__((format(printf, 2, 3))) int api_buf_appendf(struct syn_buf *b, const char *fmt, ...);
 
 /* Writes c->out if no write is in flight (the rest goes when it completes). */
 void api_conn_flush(struct api_conn *c);

@@ -40,7 +40,7 @@ static int info_server(struct resp_server *srv, struct syn_buf *b)
         uts.machine[0] = '\0';
     }
     struct service_info *info = &srv->info;
-    return resp_text_appendf(
+    return api_buf_appendf(
         b,
         "# Server\r\nredis_version:%s\r\nsynod_version:%s\r\nredis_mode:standalone\r\n"
         "os:%s %s %s\r\narch_bits:%u\r\nprocess_id:%d\r\ntcp_port:%u\r\n"
@@ -57,11 +57,11 @@ static int info_clients_stats(struct resp_server *srv, struct syn_buf *b, uint32
     api_server_stats(srv->api, &a);
     int rc = 0;
     if (sections & INFO_CLIENTS) {
-        rc = resp_text_appendf(b, "# Clients\r\nconnected_clients:%u\r\nmaxclients:%u\r\n\r\n",
+        rc = api_buf_appendf(b, "# Clients\r\nconnected_clients:%u\r\nmaxclients:%u\r\n\r\n",
                                a.open, srv->connections_max);
     }
     if (rc == 0 && (sections & INFO_STATS)) {
-        rc = resp_text_appendf(b,
+        rc = api_buf_appendf(b,
                                "# Stats\r\ntotal_connections_received:%" PRIu64
                                "\r\ntotal_commands_processed:%" PRIu64
                                "\r\nrejected_connections:%" PRIu64
@@ -76,7 +76,7 @@ static int info_clients_stats(struct resp_server *srv, struct syn_buf *b, uint32
 static int info_raft(struct resp_server *srv, struct syn_buf *b)
 {
     const struct service_info *info = &srv->info;
-    int rc = resp_text_appendf(
+    int rc = api_buf_appendf(
         b,
         "# Raft\r\nrole:%s\r\nterm:%" PRIu64 "\r\nleader:%s\r\nleader_addr:%s\r\n"
         "commit_index:%" PRIu64 "\r\napplied_index:%" PRIu64 "\r\nlast_index:%" PRIu64
@@ -86,13 +86,13 @@ static int info_raft(struct resp_server *srv, struct syn_buf *b)
         info->snapshot_index, info->serving ? "yes" : "no", info->member_count);
     for (uint32_t i = 0; i < info->member_count && rc == 0; i++) {
         const struct service_member *m = &info->members[i];
-        rc = resp_text_appendf(b,
+        rc = api_buf_appendf(b,
                                "member%u:name=%s,id=%" PRIu64 ",addr=%s,voter=%d,leader=%d,"
                                "self=%d,match_index=%" PRIu64 "\r\n",
                                i, m->name, m->id, m->peer_addr, m->voter, m->leader, m->self,
                                m->match_index);
     }
-    return rc != 0 ? rc : resp_text_appendf(b, "\r\n");
+    return rc != 0 ? rc : api_buf_appendf(b, "\r\n");
 }
 
 static int info_keyspace(struct resp_server *srv, struct syn_buf *b)
@@ -101,9 +101,9 @@ static int info_keyspace(struct resp_server *srv, struct syn_buf *b)
     /* a local, possibly stale count: INFO is not linearizable, in Redis either */
     int rc = kv_dbsize(service_kv(srv->svc), service_now_ms(srv->svc), &keys);
     if (rc != 0) {
-        return resp_text_appendf(b, "# Keyspace\r\n\r\n");
+        return api_buf_appendf(b, "# Keyspace\r\n\r\n");
     }
-    return resp_text_appendf(b, "# Keyspace\r\ndb0:keys=%" PRIu64 "\r\n\r\n", keys);
+    return api_buf_appendf(b, "# Keyspace\r\ndb0:keys=%" PRIu64 "\r\n\r\n", keys);
 }
 
 /* INFO [section ...]: unknown sections are left out, as in Redis. */
@@ -258,7 +258,7 @@ static int client_line(struct resp_server *srv, struct resp_conn *c, struct syn_
     uint64_t now = uv_now(srv->loop);
     uv_os_fd_t fd = -1;
     uv_fileno((const uv_handle_t *)&c->base.tcp, &fd);
-    return resp_text_appendf(
+    return api_buf_appendf(
         b,
         "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRIu64 " idle=%" PRIu64
         " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu obl=0 oll=%u "

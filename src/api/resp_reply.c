@@ -198,24 +198,6 @@ void resp_out_result(struct resp_out *o, const struct kv_result *r)
     }
 }
 
-int resp_text_appendf(struct syn_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    ASSERT(n >= 0);
-    int rc = syn_buf_reserve(b, (size_t)n + 1);
-    if (rc != 0) {
-        return rc;
-    }
-    va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
-}
-
 bool resp_arg_is(const struct resp_arg *a, const char *word)
 {
     size_t n = strlen(word);

@@ -45,6 +45,8 @@
 #define SYN_HTTP_HEAD_SIZE_MAX (64u << 10)   /* an HTTP request line and its headers */
 #define SYN_HTTP_HEADERS_MAX 64u             /* headers in one HTTP request */
 #define SYN_HTTP_BODY_SIZE_MAX SYN_VALUE_SIZE_MAX /* an HTTP request body (a KV PUT's value) */
+#define SYN_HTTP_OUTPUT_PAUSE_SIZE (1u << 20) /* responses one connection has queued: past
+                                                 it, reading (pipelining) pauses */
 
 /* Peer transport. */
 #define SYN_FRAME_HEADER_SIZE 16u
