@@ -39,7 +39,7 @@ SCRIPT_SRCS := $(sort $(wildcard tests/scripts/*.c))
 SCRIPT_BINS := $(SCRIPT_SRCS:tests/scripts/%.c=$(BUILD)/scripts/%)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run test sim-soak bench fuzz deps clean check-layers format
+.PHONY: all run sim-trace test sim-soak bench fuzz deps clean check-layers format
 
 all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS) $(SCRIPT_BINS)
 
@@ -93,6 +93,9 @@ test: all check-layers build/mutants/synod
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 run: $(BUILD)/synod
+	@tools/local-cluster.sh $(BUILD)
+
+sim-trace: $(BUILD)/synod
 	$(BUILD)/synod sim --seed 42 --nodes 5 --trace
 
 sim-soak: $(BUILD)/synod
