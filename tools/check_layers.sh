@@ -33,6 +33,7 @@ fi
 # their directories also hold the I/O shells.
 parsers="src/net/peer_codec.h src/net/peer_codec.c src/api/resp.h src/api/resp.c"
 parsers="$parsers src/kv/kv_cmd.h src/kv/kv_cmd.c src/kv/kv_glob.h src/kv/kv_glob.c"
+parsers="$parsers src/api/http_parse.h src/api/http_parse.c src/api/json.h src/api/json.c"
 for file in $parsers; do
     if [ ! -e "$file" ]; then
         echo "check_layers: $file: listed as a pure parser but missing" >&2

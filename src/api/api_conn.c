@@ -115,8 +115,8 @@ static void on_write(uv_write_t *req, int status)
         return; /* cancelled by the close */
     }
     if (status < 0) {
-        LOG_DEBUG(c->srv->hooks.name, "client %" PRIu64 " %s: write: %s; closing", c->id,
-                  c->peer, uv_strerror(status));
+        LOG_DEBUG(c->srv->hooks.name, "client %" PRIu64 " %s: write: %s; closing", c->id, c->peer,
+                  uv_strerror(status));
         api_conn_close(c);
         return;
     }
@@ -147,8 +147,8 @@ void api_conn_flush(struct api_conn *c)
     c->write_req.data = c;
     int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
     if (rc < 0) {
-        LOG_DEBUG(c->srv->hooks.name, "client %" PRIu64 " %s: write: %s; closing", c->id,
-                  c->peer, uv_strerror(rc));
+        LOG_DEBUG(c->srv->hooks.name, "client %" PRIu64 " %s: write: %s; closing", c->id, c->peer,
+                  uv_strerror(rc));
         syn_buf_reset(&c->writing);
         api_conn_close(c);
     }

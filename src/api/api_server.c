@@ -11,8 +11,7 @@
 #include "base/err.h"
 #include "log/log.h"
 
-__attribute__((format(printf, 3, 4))) static int fail(char *errmsg, int code, const char *fmt,
-                                                      ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *errmsg, int code, const char *fmt, ...)
 {
     if (errmsg != NULL) {
         va_list ap;
@@ -208,6 +207,7 @@ int api_server_start(uv_loop_t *loop, const char *addr, const struct api_server_
     s->handles_open = 2;
     int rc = listener_start(s, addr, errmsg);
     if (rc != 0) {
+        s->hooks.destroy = NULL;         /* the caller frees its server now */
         api_server_close(s, NULL, NULL); /* freed once the loop runs the close callbacks */
         return rc;
     }
@@ -266,7 +266,12 @@ static void server_maybe_free(struct api_server *s)
     }
     void (*done)(void *ctx) = s->done;
     void *ctx = s->done_ctx;
+    void (*destroy)(void *ctx) = s->hooks.destroy;
+    void *proto = s->hooks.ctx;
     free(s);
+    if (destroy != NULL) {
+        destroy(proto);
+    }
     if (done != NULL) {
         done(ctx);
     }

@@ -22,7 +22,7 @@
 #include "base/buf.h"
 
 #define API_ERRMSG_SIZE 256u
-#define API_ADDR_TEXT_SIZE 72u        /* "[v6 address%scope]:65535" */
+#define API_ADDR_TEXT_SIZE 72u          /* "[v6 address%scope]:65535" */
 #define API_READ_CHUNK_SIZE (64u << 10) /* input buffer growth past what a request needs */
 
 struct api_server;
@@ -34,32 +34,32 @@ struct api_conn {
     struct api_server *srv;
     struct api_conn *prev; /* in the server's list, until freed */
     struct api_conn *next;
-    uint64_t id;           /* 1, 2, ... in accept order */
-    struct syn_buf in;     /* bytes read and not yet consumed; the protocol consumes them */
-    size_t in_need;        /* the protocol's: call input() once in.len reaches this */
-    struct syn_buf out;    /* replies to write; the protocol appends to it */
+    uint64_t id;            /* 1, 2, ... in accept order */
+    struct syn_buf in;      /* bytes read and not yet consumed; the protocol consumes them */
+    size_t in_need;         /* the protocol's: call input() once in.len reaches this */
+    struct syn_buf out;     /* replies to write; the protocol appends to it */
     struct syn_buf writing; /* the bytes of the write in flight */
     uv_write_t write_req;
-    uint64_t opened_ms;    /* uv_now() at accept */
-    uint64_t active_ms;    /* uv_now() when bytes last arrived or a write completed */
-    uint32_t holds;        /* service callbacks pending (api_conn_hold) */
+    uint64_t opened_ms; /* uv_now() at accept */
+    uint64_t active_ms; /* uv_now() when bytes last arrived or a write completed */
+    uint32_t holds;     /* service callbacks pending (api_conn_hold) */
     bool reading;
-    bool paused;           /* the protocol paused reading */
+    bool paused; /* the protocol paused reading */
     bool close_after_write;
-    bool closing;          /* uv_close() called */
-    bool closed;           /* the close callback ran */
-    bool refused;          /* over the connection limit: closes after the refusal */
+    bool closing;                   /* uv_close() called */
+    bool closed;                    /* the close callback ran */
+    bool refused;                   /* over the connection limit: closes after the refusal */
     char peer[API_ADDR_TEXT_SIZE];  /* "IP:PORT" of the client */
     char local[API_ADDR_TEXT_SIZE]; /* "IP:PORT" it connected to */
 };
 
 struct api_server_hooks {
-    void *ctx;          /* the protocol server: api_server_ctx() */
-    const char *name;   /* for logs: "resp", "http" */
-    size_t conn_size;   /* >= sizeof(struct api_conn): the protocol's connection struct */
-    size_t input_max;   /* the most bytes c->in may hold */
+    void *ctx;                /* the protocol server: api_server_ctx() */
+    const char *name;         /* for logs: "resp", "http" */
+    size_t conn_size;         /* >= sizeof(struct api_conn): the protocol's connection struct */
+    size_t input_max;         /* the most bytes c->in may hold */
     uint32_t connections_max; /* past it, an accepted client gets refusal and is closed */
-    const char *refusal; /* bytes written to a refused client (a full reply) */
+    const char *refusal;      /* bytes written to a refused client (a full reply) */
     uint32_t idle_timeout_ms; /* close a connection that received nothing and had nothing to
                                  write or wait for this long; 0: never */
     /* New bytes in c->in (in.len >= in_need). Consume what was handled, set in_need. */
@@ -68,13 +68,16 @@ struct api_server_hooks {
     void (*written)(struct api_conn *c);
     /* c is about to be freed: release the protocol's part. May be NULL. */
     void (*freed)(struct api_conn *c);
+    /* The server closed (api_server_close): free the protocol server, ctx. Runs just before
+     * the done callback. May be NULL. */
+    void (*destroy)(void *ctx);
 };
 
 struct api_server_stats {
-    uint64_t accepted; /* connections accepted, refused ones included */
-    uint64_t refused;  /* over the connection limit */
+    uint64_t accepted;  /* connections accepted, refused ones included */
+    uint64_t refused;   /* over the connection limit */
     uint64_t timed_out; /* closed by the idle timeout */
-    uint32_t open;     /* connections not yet closed, refused ones excluded */
+    uint32_t open;      /* connections not yet closed, refused ones excluded */
 };
 
 /* Parses addr ("HOST:PORT", "[V6]:PORT", port 0 picks one; a host name is resolved now),
@@ -91,8 +94,8 @@ void api_server_stats(const struct api_server *s, struct api_server_stats *out);
 /* The first connection not yet closed, and the next one: to list clients. */
 struct api_conn *api_server_first(struct api_server *s);
 struct api_conn *api_server_next(struct api_conn *c);
-/* Closes the listener and every connection; calls done(ctx) (may be NULL) once everything is
- * freed, which waits for every hold to be released. Called once. */
+/* Closes the listener and every connection; once everything is freed, which waits for
+ * every hold to be released, calls hooks.destroy then done(ctx) (may be NULL). Called once. */
 void api_server_close(struct api_server *s, void (*done)(void *ctx), void *ctx);
 
 /* printf into b (INFO texts, JSON bodies); 0, or SYN_ENOMEM / SYN_ETOOBIG with b as it was. */

@@ -12,12 +12,12 @@ struct api_server {
     uv_loop_t *loop;
     struct api_server_hooks hooks;
     uv_tcp_t listener;
-    uv_timer_t sweeper;       /* the idle timeout's check, when there is one */
+    uv_timer_t sweeper; /* the idle timeout's check, when there is one */
     uint16_t port;
     uint64_t next_id;
-    struct api_conn *conns;   /* every connection not yet freed, closing ones included */
+    struct api_conn *conns; /* every connection not yet freed, closing ones included */
     struct api_server_stats stats;
-    uint32_t handles_open;    /* listener and sweeper, until their close callbacks */
+    uint32_t handles_open; /* listener and sweeper, until their close callbacks */
     bool closing;
     void (*done)(void *ctx);
     void *done_ctx;

@@ -58,17 +58,16 @@ static int info_clients_stats(struct resp_server *srv, struct syn_buf *b, uint32
     int rc = 0;
     if (sections & INFO_CLIENTS) {
         rc = api_buf_appendf(b, "# Clients\r\nconnected_clients:%u\r\nmaxclients:%u\r\n\r\n",
-                               a.open, srv->connections_max);
+                             a.open, srv->connections_max);
     }
     if (rc == 0 && (sections & INFO_STATS)) {
         rc = api_buf_appendf(b,
-                               "# Stats\r\ntotal_connections_received:%" PRIu64
-                               "\r\ntotal_commands_processed:%" PRIu64
-                               "\r\nrejected_connections:%" PRIu64
-                               "\r\ntotal_error_replies:%" PRIu64
-                               "\r\ntotal_protocol_errors:%" PRIu64 "\r\n\r\n",
-                               a.accepted, srv->stats.commands, a.refused, srv->stats.errors,
-                               srv->stats.protocol_errors);
+                             "# Stats\r\ntotal_connections_received:%" PRIu64
+                             "\r\ntotal_commands_processed:%" PRIu64
+                             "\r\nrejected_connections:%" PRIu64 "\r\ntotal_error_replies:%" PRIu64
+                             "\r\ntotal_protocol_errors:%" PRIu64 "\r\n\r\n",
+                             a.accepted, srv->stats.commands, a.refused, srv->stats.errors,
+                             srv->stats.protocol_errors);
     }
     return rc;
 }
@@ -87,10 +86,10 @@ static int info_raft(struct resp_server *srv, struct syn_buf *b)
     for (uint32_t i = 0; i < info->member_count && rc == 0; i++) {
         const struct service_member *m = &info->members[i];
         rc = api_buf_appendf(b,
-                               "member%u:name=%s,id=%" PRIu64 ",addr=%s,voter=%d,leader=%d,"
-                               "self=%d,match_index=%" PRIu64 "\r\n",
-                               i, m->name, m->id, m->peer_addr, m->voter, m->leader, m->self,
-                               m->match_index);
+                             "member%u:name=%s,id=%" PRIu64 ",addr=%s,voter=%d,leader=%d,"
+                             "self=%d,match_index=%" PRIu64 "\r\n",
+                             i, m->name, m->id, m->peer_addr, m->voter, m->leader, m->self,
+                             m->match_index);
     }
     return rc != 0 ? rc : api_buf_appendf(b, "\r\n");
 }
@@ -153,14 +152,14 @@ static void config_values(const struct resp_server *srv, const char *values[CONF
     snprintf(maxclients, 16, "%u", srv->connections_max);
     snprintf(port, 8, "%u", api_server_port(srv->api));
     snprintf(bulk_max, 16, "%u", SYN_RESP_REQUEST_SIZE_MAX);
-    const char *v[CONFIG_PARAMS] = {"", "no", "0", "noeviction", "1", maxclients,
-                                    "0", port, bulk_max, "no", "1"};
+    const char *v[CONFIG_PARAMS] = {"",  "no", "0",      "noeviction", "1", maxclients,
+                                    "0", port, bulk_max, "no",         "1"};
     memcpy(values, v, sizeof(v));
 }
 
 static const char *const config_names[CONFIG_PARAMS] = {
-    "save", "appendonly", "maxmemory", "maxmemory-policy", "databases", "maxclients",
-    "timeout", "port", "proto-max-bulk-len", "cluster-enabled", "io-threads",
+    "save",    "appendonly", "maxmemory",          "maxmemory-policy", "databases",  "maxclients",
+    "timeout", "port",       "proto-max-bulk-len", "cluster-enabled",  "io-threads",
 };
 
 /* CONFIG GET pattern [pattern ...]: name/value pairs, each parameter once; patterns match
@@ -203,8 +202,7 @@ void resp_cmd_config(struct resp_call *call)
     const struct resp_arg *sub = &call->args[1];
     if (resp_arg_is(sub, "get")) {
         if (call->argc < 3) {
-            resp_out_error(&call->out, "ERR",
-                           "wrong number of arguments for 'config|get' command");
+            resp_out_error(&call->out, "ERR", "wrong number of arguments for 'config|get' command");
         } else {
             config_get(call);
         }
@@ -320,8 +318,7 @@ static void client_setinfo(struct resp_call *call)
 {
     const struct resp_arg *a = call->args;
     if (call->argc != 4) {
-        resp_out_error(&call->out, "ERR",
-                       "wrong number of arguments for 'client|setinfo' command");
+        resp_out_error(&call->out, "ERR", "wrong number of arguments for 'client|setinfo' command");
         return;
     }
     bool name = resp_arg_is(&a[2], "lib-name");
@@ -359,8 +356,7 @@ void resp_cmd_client(struct resp_call *call)
         client_list(call, false);
     } else if (resp_arg_is(sub, "setinfo")) {
         client_setinfo(call);
-    } else if ((resp_arg_is(sub, "no-evict") || resp_arg_is(sub, "no-touch")) &&
-               call->argc == 3) {
+    } else if ((resp_arg_is(sub, "no-evict") || resp_arg_is(sub, "no-touch")) && call->argc == 3) {
         resp_out_simple(&call->out, "OK"); /* nothing is evicted, nothing tracks access */
     } else {
         resp_reply_unknown_subcommand(call);

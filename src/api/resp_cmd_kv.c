@@ -23,8 +23,8 @@ static struct kv_bytes arg_bytes(const struct resp_arg *a)
 static bool key_ok(struct resp_call *call, const struct resp_arg *key)
 {
     if (key->size > SYN_KEY_SIZE_MAX) {
-        resp_out_error(&call->out, "ERR", "key is too large: %zu bytes, the limit is %u",
-                       key->size, SYN_KEY_SIZE_MAX);
+        resp_out_error(&call->out, "ERR", "key is too large: %zu bytes, the limit is %u", key->size,
+                       SYN_KEY_SIZE_MAX);
         return false;
     }
     return true;
@@ -65,8 +65,9 @@ static void push_write(struct resp_call *call, int rc)
     if (rc != 0) {
         syn_buf_reset(&srv->scratch);
         if (rc == SYN_ETOOBIG) {
-            resp_out_error(&call->out, "ERR", "the command is too large for one log entry "
-                                              "(%u bytes): send fewer or smaller values",
+            resp_out_error(&call->out, "ERR",
+                           "the command is too large for one log entry "
+                           "(%u bytes): send fewer or smaller values",
                            SYN_ENTRY_SIZE_MAX);
         } else {
             resp_out_error(&call->out, "ERR", "%s", syn_strerror(rc));
@@ -135,8 +136,9 @@ static bool set_options(struct resp_call *call, uint64_t now, struct kv_cmd *c)
             expiry = true;
             i++;
         } else if (resp_arg_is(&a[i], "keepttl") && !expiry) {
-            resp_out_error(&call->out, "ERR", "KEEPTTL is not supported by synod: a SET "
-                                              "without an expiry clears the key's TTL");
+            resp_out_error(&call->out, "ERR",
+                           "KEEPTTL is not supported by synod: a SET "
+                           "without an expiry clears the key's TTL");
             return false;
         } else {
             resp_out_error(&call->out, "ERR", "syntax error");
@@ -150,8 +152,8 @@ static bool set_options(struct resp_call *call, uint64_t now, struct kv_cmd *c)
 void resp_cmd_set(struct resp_call *call)
 {
     uint64_t now = service_now_ms(call->srv->svc);
-    struct kv_cmd c = {.now_ms = now, .key = arg_bytes(&call->args[1]),
-                       .value = arg_bytes(&call->args[2])};
+    struct kv_cmd c = {
+        .now_ms = now, .key = arg_bytes(&call->args[1]), .value = arg_bytes(&call->args[2])};
     if (!set_options(call, now, &c) || !key_ok(call, &call->args[1]) ||
         !value_ok(call, &call->args[2], "value")) {
         return;
@@ -168,8 +170,8 @@ static void incrby(struct resp_call *call, int64_t delta)
 {
     if (key_ok(call, &call->args[1])) {
         uint64_t now = service_now_ms(call->srv->svc);
-        push_write(call, kv_cmd_encode_incrby(&call->srv->scratch, now,
-                                              arg_bytes(&call->args[1]), delta));
+        push_write(
+            call, kv_cmd_encode_incrby(&call->srv->scratch, now, arg_bytes(&call->args[1]), delta));
     }
 }
 
@@ -423,8 +425,7 @@ static int scan_execute(struct resp_server *srv, struct resp_slot *s, struct res
     uint64_t next = 0;
     syn_buf_reset(&srv->scratch);
     struct scan_listing listing = {.keys = &srv->scratch};
-    int rc = kv_scan(kv, s->scan_cursor, pattern, s->scan_count, now, on_scan_key, &listing,
-                     &next);
+    int rc = kv_scan(kv, s->scan_cursor, pattern, s->scan_count, now, on_scan_key, &listing, &next);
     if (rc == 0 && listing.rc != 0) {
         resp_out_error(o, "ERR", "out of memory");
     } else if (rc == 0) {

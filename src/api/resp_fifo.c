@@ -3,6 +3,7 @@
  * order, and their replies leave in FIFO order: a completed slot waits for the ones before
  * it. A slot with a service call pending holds the connection, so a client that disconnects
  * leaves its slots allocated until their callbacks ran (service.h). */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +87,8 @@ struct resp_slot *resp_slot_push(struct resp_conn *c, uint8_t kind)
     struct syn_buf body = s->body;
     struct syn_buf reply = s->reply;
     struct syn_buf follow = s->follow;
-    *s = (struct resp_slot){.conn = c, .kind = kind, .body = body, .reply = reply,
-                            .follow = follow};
+    *s =
+        (struct resp_slot){.conn = c, .kind = kind, .body = body, .reply = reply, .follow = follow};
     if (c->tail != NULL) {
         c->tail->next = s;
     } else {
@@ -149,8 +150,8 @@ static void fifo_drain(struct resp_conn *c)
         c->slot_count--;
         slot_recycle(c, s);
         if (rc != 0) {
-            LOG_ERROR(RESP_LOG, "client %llu %s: out of memory for replies; closing",
-                      (unsigned long long)c->base.id, c->base.peer);
+            LOG_ERROR(RESP_LOG, "client %" PRIu64 " %s: out of memory for replies; closing",
+                      c->base.id, c->base.peer);
             api_conn_close(&c->base);
             return;
         }

@@ -126,8 +126,9 @@ void resp_out_status(struct resp_out *o, int status, bool write)
         break;
     case SYN_ENOTLEADER:
     case SYN_ESTALE:
-        resp_out_error(o, "TRYAGAIN", "the leader changed and the request was not applied; "
-                                      "retry it");
+        resp_out_error(o, "TRYAGAIN",
+                       "the leader changed and the request was not applied; "
+                       "retry it");
         break;
     case SYN_EIO:
     case SYN_ENOSPC:
@@ -162,8 +163,8 @@ static void out_result_error(struct resp_out *o, const struct kv_result *r)
         }
     }
     size_t code_size = 0;
-    while (code_size < n && ((text[code_size] >= 'A' && text[code_size] <= 'Z') ||
-                             text[code_size] == '_')) {
+    while (code_size < n &&
+           ((text[code_size] >= 'A' && text[code_size] <= 'Z') || text[code_size] == '_')) {
         code_size++;
     }
     if (code_size > 0 && code_size < n && text[code_size] == ' ') {

@@ -130,7 +130,8 @@ static int options_apply(struct resp_server *srv, const struct resp_server_optio
     srv->connections_max = o.connections_max > 0 ? o.connections_max : SYN_RESP_CONNECTIONS_MAX;
     srv->inflight_max = o.inflight_max > 0 ? o.inflight_max : SYN_RESP_INFLIGHT_MAX;
     srv->version = o.version != NULL ? o.version : "unknown";
-    if (srv->connections_max > SYN_RESP_CONNECTIONS_MAX || srv->inflight_max > SYN_RESP_INFLIGHT_MAX) {
+    if (srv->connections_max > SYN_RESP_CONNECTIONS_MAX ||
+        srv->inflight_max > SYN_RESP_INFLIGHT_MAX) {
         if (errmsg != NULL) {
             snprintf(errmsg, RESP_SERVER_ERRMSG_SIZE,
                      "RESP options: at most %u connections and %u commands in flight each",
@@ -141,8 +142,9 @@ static int options_apply(struct resp_server *srv, const struct resp_server_optio
     return 0;
 }
 
-static void server_free(struct resp_server *srv)
+static void server_free(void *ctx)
 {
+    struct resp_server *srv = ctx;
     syn_buf_free(&srv->parse_scratch);
     syn_buf_free(&srv->scratch);
     syn_buf_free(&srv->value);
@@ -179,6 +181,7 @@ int resp_server_start(uv_loop_t *loop, const char *addr, struct service *svc,
         .input = on_input,
         .written = on_written,
         .freed = on_freed,
+        .destroy = server_free,
     };
     rc = api_server_start(loop, addr, &hooks, &srv->api, errmsg);
     if (rc != 0) {
@@ -204,20 +207,7 @@ void resp_server_stats(const struct resp_server *s, struct resp_server_stats *ou
     out->connections_open = a.open;
 }
 
-static void on_api_closed(void *ctx)
-{
-    struct resp_server *srv = ctx;
-    void (*done)(void *ctx) = srv->done;
-    void *done_ctx = srv->done_ctx;
-    server_free(srv);
-    if (done != NULL) {
-        done(done_ctx);
-    }
-}
-
 void resp_server_close(struct resp_server *s, void (*done)(void *ctx), void *ctx)
 {
-    s->done = done;
-    s->done_ctx = ctx;
-    api_server_close(s->api, on_api_closed, s);
+    api_server_close(s->api, done, ctx); /* then server_free(s), then done(ctx) */
 }

@@ -31,8 +31,8 @@
 #include "base/limits.h"
 
 #define RESP_LOG "resp"
-#define RESP_NAME_SIZE_MAX 128u  /* CLIENT SETNAME, CLIENT SETINFO values */
-#define RESP_SLOT_SPARE_MAX 32u  /* free slots a connection keeps for reuse */
+#define RESP_NAME_SIZE_MAX 128u     /* CLIENT SETNAME, CLIENT SETINFO values */
+#define RESP_SLOT_SPARE_MAX 32u     /* free slots a connection keeps for reuse */
 #define RESP_COMPAT_VERSION "7.0.0" /* the Redis API level INFO reports as redis_version */
 
 _Static_assert(RESP_SERVER_ERRMSG_SIZE == API_ERRMSG_SIZE, "one errmsg size");
@@ -56,15 +56,15 @@ struct resp_conn;
 struct resp_slot {
     struct resp_conn *conn;
     struct resp_slot *next;
-    uint8_t kind;        /* enum resp_slot_kind */
-    uint8_t read_op;     /* enum resp_read_op */
-    bool started;        /* submitted to the service */
-    bool done;           /* reply holds its reply */
-    uint32_t batch;      /* reads: slots answered by this slot's service_read, itself first */
+    uint8_t kind;    /* enum resp_slot_kind */
+    uint8_t read_op; /* enum resp_read_op */
+    bool started;    /* submitted to the service */
+    bool done;       /* reply holds its reply */
+    uint32_t batch;  /* reads: slots answered by this slot's service_read, itself first */
     uint64_t scan_cursor;
     uint32_t scan_count;
-    bool scan_type_ok;   /* SCAN TYPE named "string" or no TYPE: keys are all strings */
-    bool scan_match;     /* SCAN MATCH given: body holds the pattern */
+    bool scan_type_ok;     /* SCAN TYPE named "string" or no TYPE: keys are all strings */
+    bool scan_match;       /* SCAN MATCH given: body holds the pattern */
     struct syn_buf body;   /* write: the encoded command; read: its keys (u32 size, bytes) */
     struct syn_buf reply;  /* its reply, when it completed before it reached the head */
     struct syn_buf follow; /* immediate replies of the commands after it */
@@ -78,11 +78,11 @@ struct resp_conn {
     struct resp_slot *unstarted; /* the first slot not yet submitted, or NULL */
     struct resp_slot *spare;
     uint32_t spare_count;
-    uint32_t slot_count;         /* in the FIFO */
-    uint32_t writes_started;     /* submitted and not done */
+    uint32_t slot_count;     /* in the FIFO */
+    uint32_t writes_started; /* submitted and not done */
     uint32_t reads_started;
-    size_t pending_bytes;        /* in the FIFO's reply and follow buffers */
-    bool quitting;               /* QUIT or a protocol error: close once replies are out */
+    size_t pending_bytes; /* in the FIFO's reply and follow buffers */
+    bool quitting;        /* QUIT or a protocol error: close once replies are out */
     uint64_t commands;
     char name[RESP_NAME_SIZE_MAX + 1];
     char lib_name[RESP_NAME_SIZE_MAX + 1];
@@ -97,10 +97,8 @@ struct resp_server {
     uint32_t connections_max;
     uint32_t inflight_max;
     const char *version;
-    uint64_t started_ms; /* uv_now() at start */
+    uint64_t started_ms;            /* uv_now() at start */
     struct resp_server_stats stats; /* connection counts are the api server's */
-    void (*done)(void *ctx);
-    void *done_ctx;
     /* Scratch for one command at a time (everything runs on the loop's thread). */
     struct resp_arg args[SYN_RESP_ARGS_MAX];
     struct syn_buf parse_scratch; /* the parser's unescaped inline arguments */

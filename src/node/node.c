@@ -48,13 +48,27 @@ void node_fail_disk(struct node *n, int rc, const char *what)
     node_requests_fail_all(n, rc);
 }
 
+/* mkdir -p: creates path and its missing parents. */
 static int make_dir(const char *path)
 {
-    if (mkdir(path, 0700) == 0 || errno == EEXIST) {
-        struct stat st;
-        return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : SYN_EIO;
+    char buf[NODE_PATH_SIZE_MAX + 16];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+        return SYN_EINVAL;
     }
-    return SYN_EIO;
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+                return SYN_EIO;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+        return SYN_EIO;
+    }
+    struct stat st;
+    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : SYN_EIO;
 }
 
 /* The store must hold at least the snapshot's state; if it cannot open or lags behind the

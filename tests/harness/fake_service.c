@@ -49,8 +49,11 @@ static void complete_write(struct fake_service *f, struct fake_op *op, int statu
     struct kv_result res;
     kv_result_init(&res);
     if (status == 0) {
-        struct raft_entry e = {.term = 1, .index = f->index + 1, .type = RAFT_ENTRY_NORMAL,
-                               .data = op->cmd, .data_size = (uint32_t)op->size};
+        struct raft_entry e = {.term = 1,
+                               .index = f->index + 1,
+                               .type = RAFT_ENTRY_NORMAL,
+                               .data = op->cmd,
+                               .data_size = (uint32_t)op->size};
         ASSERT(kv_apply_begin(f->kv) == 0);
         ASSERT(kv_apply(f->kv, &e, &res) == 0);
         ASSERT(kv_apply_commit(f->kv) == 0);
@@ -96,8 +99,7 @@ static void kick(struct fake_service *f)
     }
 }
 
-static int fake_write(void *impl, const uint8_t *cmd, size_t size, service_write_cb cb,
-                      void *ctx)
+static int fake_write(void *impl, const uint8_t *cmd, size_t size, service_write_cb cb, void *ctx)
 {
     struct fake_service *f = impl;
     if (f->write_refuse != 0) {
@@ -159,8 +161,8 @@ static const struct service_ops fake_ops = {
 
 static void info_init(struct service_info *info)
 {
-    *info = (struct service_info){.id = 1, .role = "leader", .term = 1, .serving = true,
-                                  .member_count = 1};
+    *info = (struct service_info){
+        .id = 1, .role = "leader", .term = 1, .serving = true, .member_count = 1};
     snprintf(info->name, sizeof(info->name), "n1");
     snprintf(info->leader_name, sizeof(info->leader_name), "n1");
     snprintf(info->leader_peer_addr, sizeof(info->leader_peer_addr), "127.0.0.1:7001");

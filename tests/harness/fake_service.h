@@ -25,19 +25,19 @@ struct fake_service {
     uv_timer_t timer;
     char dir[64];
     struct kv_store *kv;
-    uint64_t index;          /* of the last entry applied */
-    uint64_t now_ms;         /* the clock: tests move it */
-    struct fake_op *head;    /* pending requests, oldest first */
+    uint64_t index;       /* of the last entry applied */
+    uint64_t now_ms;      /* the clock: tests move it */
+    struct fake_op *head; /* pending requests, oldest first */
     struct fake_op *tail;
     uint32_t pending;
     /* Modes: 0 for normal operation. */
-    int write_status;        /* completions of writes fail with this (nothing is applied) */
-    int read_status;         /* completions of reads fail with this */
-    int write_refuse;        /* service_write() returns this */
-    int read_refuse;         /* service_read() returns this */
-    bool hold;               /* complete nothing until fake_service_release() */
+    int write_status; /* completions of writes fail with this (nothing is applied) */
+    int read_status;  /* completions of reads fail with this */
+    int write_refuse; /* service_write() returns this */
+    int read_refuse;  /* service_read() returns this */
+    bool hold;        /* complete nothing until fake_service_release() */
     /* Counters. */
-    uint64_t writes;         /* submitted and accepted */
+    uint64_t writes; /* submitted and accepted */
     uint64_t reads;
     uint64_t completed;
     struct service_info info; /* what info() answers; a one-member leader at first */

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -169,6 +170,30 @@ size_t sock_take(struct sock_client *c, sock_framer frame, char **out)
     (*out)[size] = '\0';
     syn_buf_consume(&c->in, size);
     return size;
+}
+
+char *sock_expect(struct sock_client *c, sock_framer frame, const char *want, uint32_t timeout_ms)
+{
+    char *got = NULL;
+    if (sock_wait_messages(c, frame, 1, timeout_ms)) {
+        sock_take(c, frame, &got);
+        if (strcmp(got, want) == 0) {
+            free(got);
+            return NULL;
+        }
+    }
+    size_t size = (got != NULL ? strlen(got) : 0) + strlen(want) + 64;
+    char *why = malloc(size);
+    if (why == NULL) {
+        abort();
+    }
+    if (got == NULL) {
+        snprintf(why, size, "nothing came (expected [%s]); eof %d", want, c->eof);
+    } else {
+        snprintf(why, size, "got [%s], expected [%s]", got, want);
+        free(got);
+    }
+    return why;
 }
 
 void sock_close(struct sock_client *c)

@@ -36,6 +36,9 @@ bool sock_wait_eof(struct sock_client *c, uint32_t timeout_ms);
 /* Takes the first complete message out of c->in into out (NUL-terminated, malloc'd; free it),
  * returning its size; 0 when there is none. */
 size_t sock_take(struct sock_client *c, sock_framer frame, char **out);
+/* Waits for the next message and takes it: NULL when it is want, else a description of what
+ * came instead (malloc'd). */
+char *sock_expect(struct sock_client *c, sock_framer frame, const char *want, uint32_t timeout_ms);
 /* Runs the loop for about ms. */
 void sock_pump(uv_loop_t *loop, uint32_t ms);
 void sock_close(struct sock_client *c);

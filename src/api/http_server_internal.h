@@ -1,0 +1,84 @@
+/* http_server_internal.h: the HTTP server's state and what its files share:
+ *   http_server.c   start, close, stats; each connection's input (head, body, pipelining),
+ *                   and writing responses
+ *   http_routes.c   the route table and the handlers
+ * Not for other modules.
+ *
+ * Routing: a route is an exact path ("/v1/health") or a prefix ending in '/' ("/v1/kv/",
+ * whose rest, ex->tail, names the key), with the methods it serves. A path no route matches
+ * is 404; a path matched with another method is 405 with Allow. Handlers answer through
+ * http_respond*() exactly once. The handlers of this milestone answer before returning
+ * (asserted). For handlers that wait for the service (the KV endpoints), the exchange is to
+ * move into struct http_conn, the connection to pause reading and parse no further request
+ * until the handler answers from its callback (holding the connection meanwhile), so that
+ * responses stay in request order (docs/http.md, "Adding an endpoint").
+ */
+#ifndef SYN_API_HTTP_SERVER_INTERNAL_H
+#define SYN_API_HTTP_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api_server.h"
+#include "api/http_parse.h"
+#include "api/http_server.h"
+#include "api/service.h"
+#include "base/buf.h"
+
+#define HTTP_LOG "http"
+
+_Static_assert(HTTP_SERVER_ERRMSG_SIZE == API_ERRMSG_SIZE, "one errmsg size");
+
+struct http_server;
+
+struct http_conn {
+    struct api_conn base;    /* first: the api server allocates an http_conn */
+    struct http_request req; /* the request being received or answered */
+    bool have_head;          /* req holds a complete head; its body may still be arriving */
+};
+
+/* One request and its answer. */
+struct http_exchange {
+    struct http_server *srv;
+    struct http_conn *conn;
+    const struct http_request *req;
+    struct http_slice body; /* req->content_length bytes */
+    struct http_slice tail; /* the path after a prefix route's prefix; empty otherwise */
+    bool responded;
+};
+
+struct http_server {
+    struct api_server *api;
+    uv_loop_t *loop;
+    struct service *svc;
+    const char *version;
+    struct http_server_stats stats; /* connection counts are the api server's */
+    struct syn_buf body;            /* a response body being built */
+    struct service_info info;
+};
+
+typedef void (*http_handler)(struct http_exchange *ex);
+
+struct http_route {
+    const char *path; /* exact, or a prefix when it ends in '/' */
+    uint32_t methods; /* HTTP_METHOD_BIT() of each method served */
+    http_handler handler;
+};
+
+/* http_server.c */
+/* Answers ex: a status line, Content-Type (when body_size > 0 or a type is given),
+ * Content-Length, extra_headers (each "Name: value\r\n", may be NULL), Connection when
+ * needed, then the body (not for HEAD). */
+void http_respond(struct http_exchange *ex, uint16_t status, const char *content_type,
+                  const void *body, size_t body_size, const char *extra_headers);
+/* Answers with body as application/json. */
+void http_respond_json(struct http_exchange *ex, uint16_t status, const struct syn_buf *body);
+/* Answers {"error":"<printf text>"} with status. */
+__attribute__((format(printf, 3, 4))) void
+http_respond_error(struct http_exchange *ex, uint16_t status, const char *fmt, ...);
+
+/* http_routes.c */
+/* Routes ex to its handler, or answers 404 / 405. */
+void http_route(struct http_exchange *ex);
+
+#endif
