@@ -229,6 +229,9 @@ struct raft_ready {
 
     uint32_t committed_count; /* apply in order */
     const struct raft_entry *committed;
+    /* How many of committed (a prefix) are already durable on this node: they may be
+     * applied before this Ready is persisted. */
+    uint32_t committed_durable_count;
 
     uint32_t read_count;
     const struct raft_read_state *reads;
@@ -339,6 +342,17 @@ void raft_ready(struct raft *r, struct raft_ready *rd);
  * heartbeats and new entries while its disk is slow. Each msg is borrowed for the call. */
 void raft_flush_messages(struct raft *r, void (*send)(void *ctx, const struct raft_message *msg),
                          void *ctx);
+/* While a Ready is outstanding and every committed entry it carries was applied: hands the
+ * entries committed since that are already durable on this node to apply(), in order, and
+ * counts them as applied, so that a slow disk delays no reply that needs nothing from it.
+ * Returns the index of the last entry handed out, or 0 when none was. Each entry is
+ * borrowed for its call; apply() must not call into the core. */
+/* The shell applied every committed entry up to index, which a Ready or
+ * raft_flush_committed() handed out (the durable prefix of an outstanding Ready is applied
+ * before that Ready is persisted). */
+void raft_advance_applied(struct raft *r, uint64_t index);
+uint64_t raft_flush_committed(struct raft *r, void (*apply)(void *ctx, const struct raft_entry *e),
+                              void *ctx);
 /* Everything in rd was done (persisted, sent, applied). Frees rd's memory. */
 void raft_advance(struct raft *r, struct raft_ready *rd);
 

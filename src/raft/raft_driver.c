@@ -22,6 +22,9 @@ static void driver_queue_read(struct raft_driver *d, const struct raft_read_stat
 static void driver_serve_reads(struct raft_driver *d)
 {
     uint64_t applied = raft_applied_index(d->raft);
+    if (d->applied > applied) {
+        applied = d->applied;
+    }
     uint32_t kept = 0;
     uint32_t count = d->read_count;
     for (uint32_t i = 0; i < count; i++) {
@@ -36,18 +39,48 @@ static void driver_serve_reads(struct raft_driver *d)
     d->read_count = kept;
 }
 
+/* Applies committed[from, to) of the current Ready. */
+static void driver_apply(struct raft_driver *d, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = from; i < to; i++) {
+        d->io->apply(d->io->ctx, &d->rd.committed[i]);
+    }
+    if (to > from) {
+        d->applied = d->rd.committed[to - 1].index;
+        raft_advance_applied(d->raft, d->applied);
+        if (d->io->applied != NULL) {
+            d->io->applied(d->io->ctx);
+        }
+    }
+}
+
+static void driver_apply_one(void *ctx, const struct raft_entry *e)
+{
+    struct raft_driver *d = ctx;
+    d->io->apply(d->io->ctx, e);
+}
+
+/* While the disk works: entries committed meanwhile that are durable here are applied. */
+static void driver_flush_committed(struct raft_driver *d)
+{
+    uint64_t last = raft_flush_committed(d->raft, driver_apply_one, d);
+    if (last == 0) {
+        return;
+    }
+    d->applied = last;
+    if (d->io->applied != NULL) {
+        d->io->applied(d->io->ctx);
+    }
+    driver_serve_reads(d);
+}
+
 static void driver_finish(struct raft_driver *d)
 {
     struct raft_ready *rd = &d->rd;
     for (uint32_t i = 0; i < rd->persisted_message_count; i++) {
         d->io->send(d->io->ctx, &rd->persisted_messages[i]);
     }
-    for (uint32_t i = 0; i < rd->committed_count; i++) {
-        d->io->apply(d->io->ctx, &rd->committed[i]);
-    }
-    if (rd->committed_count > 0 && d->io->applied != NULL) {
-        d->io->applied(d->io->ctx);
-    }
+    driver_apply(d, rd->committed_durable_count, rd->committed_count);
     for (uint32_t i = 0; i < rd->read_count; i++) {
         driver_queue_read(d, &rd->reads[i]);
     }
@@ -63,6 +96,7 @@ int raft_driver_run(struct raft_driver *d)
     }
     if (d->persisting) {
         raft_flush_messages(d->raft, d->io->send, d->io->ctx);
+        driver_flush_committed(d);
         return 0;
     }
     while (!d->persisting && raft_has_ready(d->raft)) {
@@ -71,6 +105,8 @@ int raft_driver_run(struct raft_driver *d)
         for (uint32_t i = 0; i < d->rd.message_count; i++) {
             d->io->send(d->io->ctx, &d->rd.messages[i]);
         }
+        driver_apply(d, 0, d->rd.committed_durable_count);
+        driver_serve_reads(d);
         int rc = d->io->persist(d->io->ctx, &d->rd);
         if (rc == RAFT_DRIVER_PENDING) {
             return 0;

@@ -2,8 +2,12 @@
  *
  * Both shells use it: the daemon (libuv, WAL with fsync) and the simulator. The ordering
  * rule lives here and nowhere else (STYLE 2):
- *   send the messages that may go early -> persist -> send the messages that promise durable
- *   state -> apply committed entries -> advance -> serve reads whose index is applied.
+ *   send the messages that may go early -> apply the committed entries already durable here
+ *   -> persist -> send the messages that promise durable state -> apply the other committed
+ *   entries -> advance -> serve reads whose index is applied.
+ * While a persist is in progress the driver keeps sending early messages and applying
+ * entries that became committed and are durable here (raft_flush_committed), so a slow
+ * disk delays neither heartbeats nor replies that need nothing from it.
  * Persisting may be asynchronous: the shell returns RAFT_DRIVER_PENDING from persist and
  * calls raft_driver_persisted() when the disk is done. Meanwhile the core keeps taking
  * inputs; their outputs form the next Ready, so writes that arrive together share a sync
@@ -39,6 +43,7 @@ struct raft_driver {
     struct raft_ready rd;
     bool persisting;                  /* rd is taken and waits on the disk */
     int failed;                       /* the first persist error; 0 while healthy */
+    uint64_t applied;                 /* the last entry handed to apply() */
     uint32_t read_head;
     uint32_t read_count;
     struct raft_read_state reads[SYN_READS_PENDING_MAX]; /* waiting for apply */

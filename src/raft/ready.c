@@ -54,6 +54,8 @@ static void ready_committed(struct raft *r, struct raft_ready *rd)
     }
     rd->committed = entries;
     rd->committed_count = (uint32_t)(hi - r->apply_next + 1);
+    uint64_t durable = r->stable < hi ? r->stable : hi;
+    rd->committed_durable_count = durable >= r->apply_next ? (uint32_t)(durable - r->apply_next + 1) : 0;
     r->apply_next = hi + 1;
 }
 
@@ -133,6 +135,39 @@ void raft_flush_messages(struct raft *r, void (*send)(void *ctx, const struct ra
         send(ctx, &early.msgs[i]);
     }
     raft_outbox_free(&early, true);
+}
+
+void raft_advance_applied(struct raft *r, uint64_t index)
+{
+    ASSERT(index < r->apply_next);
+    ASSERT(index <= r->commit);
+    if (index > r->applied) {
+        r->applied = index;
+    }
+}
+
+uint64_t raft_flush_committed(struct raft *r, void (*apply)(void *ctx, const struct raft_entry *e),
+                              void *ctx)
+{
+    const struct raft_ready *rd = &r->ready;
+    if (!r->ready_out || rd->committed_count > rd->committed_durable_count ||
+        rd->snapshot_install || r->install_pending) {
+        return 0; /* the outstanding Ready must be applied first, in order */
+    }
+    uint64_t hi = r->commit < r->stable ? r->commit : r->stable;
+    if (r->apply_next > hi) {
+        return 0;
+    }
+    if (hi - r->apply_next >= SYN_APPLY_BATCH_MAX) {
+        hi = r->apply_next + SYN_APPLY_BATCH_MAX - 1;
+    }
+    ASSERT(r->apply_next > r->log.offset);
+    for (uint64_t i = r->apply_next; i <= hi; i++) {
+        apply(ctx, raft_log_get(&r->log, i));
+    }
+    r->apply_next = hi + 1;
+    r->applied = hi;
+    return hi;
 }
 
 static void advance_stable(struct raft *r, const struct raft_ready *rd)
