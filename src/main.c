@@ -14,6 +14,7 @@ static void main_usage(FILE *out)
             "commands:\n"
             "  agent      run a node (synod agent --help)\n"
             "  sim        run the deterministic cluster simulator (synod sim --help)\n"
+            "  lincheck   check a recorded history for linearizability (synod lincheck --help)\n"
             "  version    print the version\n"
             "  help       print this help\n",
             SYN_VERSION);
@@ -39,6 +40,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "sim") == 0) {
         return sim_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "lincheck") == 0) {
+        return lincheck_cmd_main(argv[0], argc - 2, argv + 2);
     }
     fprintf(stderr, "synod: unknown command '%s' (try synod --help)\n", cmd);
     return 2;

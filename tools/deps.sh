@@ -15,6 +15,7 @@ check_header cmocka.h libcmocka-dev
 check_header uv.h libuv1-dev
 check_header lmdb.h liblmdb-dev
 check_cmd redis-cli redis-tools
+check_cmd ip iproute2 # network namespaces for tests/cluster/partition.sh
 check_cmd curl curl
 
 if [ ${#need[@]} -eq 0 ]; then

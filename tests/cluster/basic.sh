@@ -20,7 +20,7 @@ for i in 1 2 3; do
 done
 echo "writes on every node are read on every node"
 
-kill -9 "${PIDS[$leader]}"
+node_kill "$leader"
 start=$SECONDS
 survivor=$((leader % 3 + 1))
 ok=0
