@@ -43,6 +43,7 @@
 #define TRANSPORT_CONNECT_TIMEOUT_MS_DEFAULT 3000u /* a dial that hangs (a black-holed host) */
 #define TRANSPORT_HELLO_TIMEOUT_MS_DEFAULT 3000u   /* an accepted connection without a HELLO */
 #define TRANSPORT_KEEPALIVE_S 10u                  /* TCP keepalive delay on every connection */
+#define TRANSPORT_USER_TIMEOUT_MS 2000u            /* unacknowledged data this long: reconnect */
 
 struct transport;
 

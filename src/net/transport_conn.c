@@ -1,6 +1,9 @@
 /* transport_conn.c: a connection's TCP handle from init to its close callback, where its
  * memory is freed (STYLE 9: handles never move and are freed only after their close callback).
  * What a connection does in between lives in transport_dial.c and transport_accept.c. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 
 #include "base/assert.h"
@@ -80,4 +83,12 @@ void transport_conn_tune(struct conn *c)
      * failure here leaves a working, if slower to fail, connection. */
     (void)uv_tcp_nodelay(&c->tcp, 1);
     (void)uv_tcp_keepalive(&c->tcp, 1, TRANSPORT_KEEPALIVE_S);
+    /* Data left unacknowledged this long breaks the connection, which is then dialed
+     * again: after a partition heals, traffic resumes within this time instead of at
+     * TCP's next exponentially backed-off retransmission (which can be minutes away). */
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+        unsigned int timeout_ms = TRANSPORT_USER_TIMEOUT_MS;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+    }
 }

@@ -19,6 +19,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "base/assert.h"
 #include "base/err.h"
@@ -58,6 +60,14 @@ int node_requests_init(struct node *n)
     n->free_count = NODE_PENDING_MAX;
     n->head = NODE_NONE;
     n->tail = NODE_NONE;
+    /* Tags must never repeat across restarts: an entry a previous life proposed may still
+     * be applied after this one starts, and must not complete a new request. A random
+     * start makes a repeat as likely as guessing 46 random bits (read ids keep 47 bits). */
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        r = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    }
+    n->seq = (r & ((1ull << 46) - 1)) | 1;
     return 0;
 }
 

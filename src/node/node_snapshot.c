@@ -137,6 +137,9 @@ void node_snapshot_maybe(struct node *n)
     if (n->snap_busy || n->failed != 0 || n->stopping) {
         return;
     }
+    if (n->persist_busy && n->persist_rd->snapshot_install) {
+        return; /* that persist replaces the store the copy would read */
+    }
     uint64_t applied = raft_applied_index(n->raft);
     if (applied < n->snapshot_index + n->cfg.snapshot_entries) {
         return;
