@@ -4,6 +4,7 @@
  * data and after length lines (Redis skips two bytes unchecked), and it enforces synod's
  * limits from limits.h. Input bytes are untrusted; our own state is asserted. */
 #include "api/resp.h"
+#include "base/num.h"
 
 #include <string.h>
 
@@ -11,7 +12,7 @@
 #include "base/err.h"
 
 /* "-9223372036854775808": the longest integer Redis's string2ll() accepts. */
-#define NUMBER_SIZE_MAX 20u
+#define NUMBER_SIZE_MAX SYN_I64_TEXT_SIZE_MAX
 
 _Static_assert(RESP_ERRMSG_SIZE >= 64u, "room for the longest protocol error");
 _Static_assert(SYN_RESP_ARGS_MAX <= UINT32_MAX, "an argument count fits its u32");
@@ -75,36 +76,6 @@ void resp_command_reset(struct resp_command *cmd)
 
 /* ---- Numbers: Redis's string2ll() rules ---------------------------------------------- */
 
-/* Parses "-?[1-9][0-9]*" or "0" as a signed 64-bit integer. */
-static bool number_parse(const uint8_t *p, size_t size, int64_t *value)
-{
-    if (size == 0 || size > NUMBER_SIZE_MAX) {
-        return false;
-    }
-    if (size == 1 && p[0] == '0') {
-        *value = 0;
-        return true;
-    }
-    bool negative = p[0] == '-';
-    size_t i = negative ? 1 : 0;
-    if (i == size || p[i] < '1' || p[i] > '9') {
-        return false;
-    }
-    uint64_t v = 0;
-    for (; i < size; i++) {
-        if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - 9) / 10) {
-            return false;
-        }
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (v > limit) {
-        return false;
-    }
-    *value = negative ? (int64_t)(0 - v) : (int64_t)v;
-    return true;
-}
-
 /* The number line starting at data[start] (just after '*' or '$'), ending in CRLF. 0 with
  * *value and *line_end (the byte after LF); RESP_INCOMPLETE; or SYN_EPROTO with Redis's
  * sentence. A byte that can never be part of a number fails at once, rather than waiting
@@ -126,7 +97,7 @@ static int number_line(struct resp_command *cmd, const uint8_t *data, size_t siz
     if (size - i < 2) {
         return incomplete(cmd, i + 2);
     }
-    if (data[i + 1] != '\n' || !number_parse(data + start, i - start, value)) {
+    if (data[i + 1] != '\n' || !syn_i64_parse(data + start, i - start, value)) {
         return fail(cmd, SYN_EPROTO, invalid_number[kind]);
     }
     *line_end = i + 2;

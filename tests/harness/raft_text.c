@@ -6,31 +6,16 @@
 #define LLU(x) ((unsigned long long)(x))
 #define DATA_SHOWN_MAX 16 /* longer payloads show as <N bytes> */
 
-static const char *const msg_type_names[RAFT_MSG_TYPE_MAX + 1] = {
-    [RAFT_MSG_APPEND] = "APPEND",
-    [RAFT_MSG_APPEND_RESP] = "APPEND_RESP",
-    [RAFT_MSG_VOTE] = "VOTE",
-    [RAFT_MSG_VOTE_RESP] = "VOTE_RESP",
-    [RAFT_MSG_PRE_VOTE] = "PRE_VOTE",
-    [RAFT_MSG_PRE_VOTE_RESP] = "PRE_VOTE_RESP",
-    [RAFT_MSG_HEARTBEAT] = "HEARTBEAT",
-    [RAFT_MSG_HEARTBEAT_RESP] = "HEARTBEAT_RESP",
-    [RAFT_MSG_SNAPSHOT] = "SNAPSHOT",
-    [RAFT_MSG_SNAPSHOT_RESP] = "SNAPSHOT_RESP",
-    [RAFT_MSG_TIMEOUT_NOW] = "TIMEOUT_NOW",
-    [RAFT_MSG_READ_INDEX] = "READ_INDEX",
-    [RAFT_MSG_READ_INDEX_RESP] = "READ_INDEX_RESP",
-};
-
 const char *rtext_msg_type(uint32_t type)
 {
-    return type <= RAFT_MSG_TYPE_MAX ? msg_type_names[type] : NULL;
+    const char *name = raft_msg_type_name(type);
+    return strcmp(name, "UNKNOWN") == 0 ? NULL : name;
 }
 
 uint32_t rtext_msg_type_parse(const char *name)
 {
     for (uint32_t type = 1; type <= RAFT_MSG_TYPE_MAX; type++) {
-        if (strcmp(name, msg_type_names[type]) == 0) {
+        if (strcmp(name, raft_msg_type_name(type)) == 0) {
             return type;
         }
     }
