@@ -10,9 +10,12 @@ cluster_start 3 "${flags[@]}"
 leader=$(wait_leader 1 15) || fail "no leader"
 
 load() { # a background writer: counter increments on a follower, until told to stop
-    local i=0
-    while [ ! -e "$CLUSTER_DIR/stop-load" ] && [ $i -lt 2000 ]; do
-        rcli "$1" INCR counter >/dev/null 2>&1 && i=$((i + 1))
+    # Only an integer reply is an acknowledgement (-TIMEOUT may or may not have applied).
+    local i=0 tries=0 out
+    while [ ! -e "$CLUSTER_DIR/stop-load" ] && [ $tries -lt 4000 ]; do
+        tries=$((tries + 1))
+        out=$(rcli "$1" INCR counter 2>/dev/null)
+        [[ "$out" =~ ^[0-9]+$ ]] && i=$((i + 1))
     done
     echo "$i" >"$CLUSTER_DIR/load-$1"
 }
