@@ -39,7 +39,7 @@ SCRIPT_SRCS := $(sort $(wildcard tests/scripts/*.c))
 SCRIPT_BINS := $(SCRIPT_SRCS:tests/scripts/%.c=$(BUILD)/scripts/%)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run sim-trace test sim-soak bench fuzz deps clean check-layers format
+.PHONY: all run sim-trace test sim-soak bench bench-full fuzz deps clean check-layers format
 
 all: $(BUILD)/synod $(UNIT_BINS) $(BENCH_BINS) $(SCRIPT_BINS)
 
@@ -137,8 +137,15 @@ fuzz-resp: build/fuzz/fuzz_resp
 	@mkdir -p build/fuzz/corpus-resp
 	build/fuzz/fuzz_resp -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus-resp
 
-bench: $(BUILD)/bench/raft_bench
+# The Raft core in memory, then real agents against redis-server (bench/run.sh: RESP
+# throughput, failover, memory and restart); bench-full runs the long versions.
+bench: $(BUILD)/bench/raft_bench $(BUILD)/synod
 	$(BUILD)/bench/raft_bench
+	BUILD=$(BUILD) bench/run.sh
+
+bench-full: $(BUILD)/bench/raft_bench $(BUILD)/synod
+	$(BUILD)/bench/raft_bench
+	BUILD=$(BUILD) bench/run.sh --full
 
 format:
 	clang-format -i $(SRCS) $(shell find src tests bench -name '*.[ch]')
