@@ -111,14 +111,13 @@ for i in $(seq 1 "$NODE_COUNT"); do
     P0[$i]=$(info_field "$(resp_port "$i")" total_commands_processed)
 done
 echo
-echo "steady load: $STEADY_S s, redis-benchmark -t set,get -d 128 -r 10000 -c 32 -l on each of" \
-    "n1 n2 n3 (leader n$leader); terms before: $t_before"
+echo "== steady full load for $STEADY_S s: redis-benchmark -t set,get -d 128 -r 10000 -c 32 -l" \
+    "on each of n1 n2 n3 (leader n$leader); terms before: $t_before"
 for i in $(seq 1 "$NODE_COUNT"); do
     timeout -s INT "$STEADY_S" redis-benchmark -h 127.0.0.1 -p "$(resp_port "$i")" -t set,get \
         -d 128 -r 10000 -c 32 -n 100000 -l -q >"$BENCH_DIR/steady.n$i.out" 2>&1 &
     BPIDS[$i]=$!
 done
-changes=0
 last=$t_before
 end=$((SECONDS + STEADY_S))
 while [ $SECONDS -lt "$end" ]; do

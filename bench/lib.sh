@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lib.sh: helpers for the benchmarks that run real agents and a real redis-server on loopback
-# (bench/resp_vs_redis.sh, bench/failover.sh, bench/memory.sh). Source it. It picks free random
+# (bench/resp_vs_redis.sh, failover.sh, memory.sh, profile.sh). Source it. It picks free random
 # base ports, keeps every data dir under one temporary directory on a real disk (fsync means
 # something there, unlike tmpfs), and on exit kills the processes it started, by pid, and
 # removes that directory. Every wait is bounded.
@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 SYNOD=${SYNOD:-$BUILD/synod}
 BENCH_TMP=${BENCH_TMP:-/var/tmp}
 BENCH_PY=${BENCH_PY:-$(dirname "${BASH_SOURCE[0]}")/resp_probe.py}
-# SYNOD_COMMIT: what the synod binary was built from, when it is not this checkout
+SYNOD_COMMIT=${SYNOD_COMMIT:-} # what $SYNOD was built from, when not this checkout's HEAD
 NODE_COUNT=3
 declare -a PIDS      # synod agents, by node index
 REDIS_PID=""
@@ -45,6 +45,7 @@ bench_need_tools() {
             bench_die "missing ${missing[*]}: apt-get install ${missing[*]}"
         fi
         bench_log "installing ${missing[*]}"
+        timeout 300 apt-get update -qq >/dev/null
         DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq \
             --no-install-recommends "${missing[@]}" >/dev/null ||
             bench_die "apt-get install ${missing[*]} failed"
@@ -113,8 +114,8 @@ port_busy() { # port_busy PORT: true when something listens on 127.0.0.1:PORT
 # connection could take a port between this check and the listen, and below the ports
 # tests/cluster picks (20000 and up).
 bench_pick_ports() {
-    local tries p ok
-    for tries in $(seq 1 50); do
+    local p ok
+    for _ in $(seq 1 50); do
         BASE_PORT=$((10000 + (RANDOM % 250) * 40))
         ok=1
         for p in 1 2 3 11 12 13 21 22 23 30; do

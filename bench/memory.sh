@@ -129,9 +129,11 @@ if [ "$RESTART_KEYS" -gt "$KEYS" ]; then
 fi
 LAST_KEY=$(key_of $((RESTART_KEYS - 1)))
 LAST_VALUE=$(python3 "$BENCH_PY" value --index $((RESTART_KEYS - 1)))
-echo "RSS with $RESTART_KEYS keys: $(for i in $(seq 1 "$NODE_COUNT"); do
-    printf 'n%s %s MiB, ' "$i" "$(mib "$(rss_kib "${PIDS[$i]}" VmRSS)")"
-done)redis-server $(mib "$(rss_kib "$REDIS_PID" VmRSS)") MiB"
+echo "RSS with $RESTART_KEYS keys (anon + file): $(for i in $(seq 1 "$NODE_COUNT"); do
+    printf 'n%s %s MiB (%s + %s), ' "$i" "$(mib "$(rss_kib "${PIDS[$i]}" VmRSS)")" \
+        "$(mib "$(rss_kib "${PIDS[$i]}" RssAnon)")" "$(mib "$(rss_kib "${PIDS[$i]}" RssFile)")"
+done)redis-server $(mib "$(rss_kib "$REDIS_PID" VmRSS)") MiB ($(mib "$(rss_kib "$REDIS_PID" \
+    RssAnon)") + $(mib "$(rss_kib "$REDIS_PID" RssFile)"))"
 echo "data dir of n$follower: $(du -sh "$BENCH_DIR/n$follower" | cut -f1) ($(cd \
     "$BENCH_DIR/n$follower" && du -sh -- * 2>/dev/null | tr '\t' ' ' | paste -sd, -))"
 

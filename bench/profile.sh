@@ -12,7 +12,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . bench/lib.sh
 
-OP=set
+OP="set"
 REQUESTS=100000
 CONNS=64
 while [ $# -gt 0 ]; do

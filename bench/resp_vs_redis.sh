@@ -198,6 +198,22 @@ for op in set get; do
     done
 done
 echo
+echo "Ratio synod / redis-server within each run (the two measured back to back, so that a"
+echo "neighbour's load hits both alike); the spread shows how noisy the machine was"
+echo
+echo "| op  | conns | leader, run by run | follower, run by run |"
+echo "|-----|------:|--------------------|----------------------|"
+for op in set get; do
+    for c in $CONNS; do
+        l="" f=""
+        for r in $(seq 1 "$RUNS"); do
+            l="$l $(ratio "${RPS[leader,$op,$c,$r]}" "${RPS[redis,$op,$c,$r]}")"
+            f="$f $(ratio "${RPS[follower,$op,$c,$r]}" "${RPS[redis,$op,$c,$r]}")"
+        done
+        printf "| %-3s | %5s | %-18s | %-20s |\n" "${op^^}" "$c" "${l# }" "${f# }"
+    done
+done
+echo
 last_c=${CONNS##* }
 set_ratio=$(ratio "$(med RPS leader set "$last_c")" "$(med RPS redis set "$last_c")")
 get_ratio=$(ratio "$(med RPS leader get "$last_c")" "$(med RPS redis get "$last_c")")
