@@ -406,27 +406,14 @@ int resp_parse(const uint8_t *data, size_t size, struct resp_command *cmd, size_
 
 /* ---- Reply encoders ------------------------------------------------------------------ */
 
-/* The longest number line: type, sign, 20 digits, CR LF. */
-#define NUMBER_LINE_SIZE_MAX 24u
+/* The longest number line: type, sign and digits, CR LF. */
+#define NUMBER_LINE_SIZE_MAX (1u + SYN_I64_TEXT_SIZE_MAX + 2u)
 
 /* Formats "<type><v>\r\n" into line; returns its size. */
 static size_t number_line_format(char type, int64_t v, char line[NUMBER_LINE_SIZE_MAX])
 {
-    char digits[20];
-    size_t d = 0;
-    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[d++] = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag > 0);
-    size_t n = 0;
-    line[n++] = type;
-    if (v < 0) {
-        line[n++] = '-';
-    }
-    while (d > 0) {
-        line[n++] = digits[--d];
-    }
+    line[0] = type;
+    size_t n = 1 + syn_i64_format(v, line + 1);
     line[n++] = '\r';
     line[n++] = '\n';
     return n;
