@@ -220,6 +220,7 @@ static int start_network(struct node *n)
 
 static int start_handles(struct node *n)
 {
+    node_raft_handles_init(n);
     uv_timer_init(n->loop, &n->tick_timer);
     n->tick_timer.data = n;
     uv_timer_start(&n->tick_timer, on_tick, n->cfg.tick_ms, n->cfg.tick_ms);

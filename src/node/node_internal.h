@@ -61,6 +61,9 @@ struct node {
     uint64_t start_ms;
 
     uv_timer_t tick_timer;
+    uv_check_t raft_check; /* runs the driver once per loop turn, after the turn's I/O */
+    uv_idle_t raft_idle;   /* while a run is due: the loop polls without blocking */
+    bool raft_due;
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     bool stopping;
@@ -141,6 +144,10 @@ void node_release(struct node *n);
 /* node_raft.c */
 void node_raft_io_init(struct node *n);
 void node_raft_run(struct node *n);
+/* Runs the driver at the end of this loop turn: the messages, proposals and reads that
+ * arrive in one turn share one Ready, one AppendEntries per follower and one store commit. */
+void node_raft_kick(struct node *n);
+void node_raft_handles_init(struct node *n);
 void node_sync_peers(struct node *n);
 void node_on_raft_message(void *ctx, const struct raft_message *msg);
 const char *node_member_name(const struct raft_member *m, char *out, size_t size);

@@ -283,6 +283,41 @@ void node_raft_run(struct node *n)
     node_sync_peers(n);
 }
 
+static void on_raft_check(uv_check_t *check)
+{
+    struct node *n = check->data;
+    uv_check_stop(&n->raft_check);
+    uv_idle_stop(&n->raft_idle);
+    n->raft_due = false;
+    node_raft_run(n);
+}
+
+static void on_raft_idle(uv_idle_t *idle)
+{
+    (void)idle; /* only keeps the poll from blocking until on_raft_check */
+}
+
+void node_raft_handles_init(struct node *n)
+{
+    uv_check_init(n->loop, &n->raft_check);
+    uv_idle_init(n->loop, &n->raft_idle);
+    n->raft_check.data = n;
+    n->raft_idle.data = n;
+}
+
+void node_raft_kick(struct node *n)
+{
+    if (!n->handles_started) {
+        node_raft_run(n);
+        return;
+    }
+    if (!n->raft_due && !n->stopping) {
+        n->raft_due = true;
+        uv_check_start(&n->raft_check, on_raft_check);
+        uv_idle_start(&n->raft_idle, on_raft_idle);
+    }
+}
+
 void node_on_raft_message(void *ctx, const struct raft_message *msg)
 {
     struct node *n = ctx;
@@ -294,5 +329,5 @@ void node_on_raft_message(void *ctx, const struct raft_message *msg)
         LOG_WARN("raft", "%s from %llx refused: %s", raft_msg_type_name(msg->type),
                  (unsigned long long)msg->from, raft_errmsg(n->raft));
     }
-    node_raft_run(n);
+    node_raft_kick(n);
 }

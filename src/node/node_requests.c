@@ -226,7 +226,7 @@ int node_write_submit(struct node *n, const uint8_t *cmd, size_t size, service_w
         req_release(n, slot); /* callbacks never run from inside the submitting call */
         return rc;
     }
-    node_raft_run(n);
+    node_raft_kick(n);
     return 0;
 }
 
@@ -264,7 +264,7 @@ int node_read_submit(struct node *n, service_read_cb cb, void *ctx)
     q->read_cb = cb;
     q->ctx = ctx;
     read_try(n, slot);
-    node_raft_run(n);
+    node_raft_kick(n);
     return 0;
 }
 
@@ -416,7 +416,7 @@ static void forward_request(struct node *n, raft_id from, uint64_t seq, const ui
     syn_put_u32le(answer + 4, (uint32_t)rc);
     transport_send_forward(n->transport, from, PEER_FRAME_FORWARD_RESPONSE, seq, answer,
                            sizeof(answer));
-    node_raft_run(n);
+    node_raft_kick(n);
 }
 
 void node_on_forward(void *ctx, raft_id from, int kind, uint64_t request_id,

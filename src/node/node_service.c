@@ -96,7 +96,7 @@ static int svc_member_change(void *impl, enum raft_conf_op op, const char *name,
     }
     snprintf(msg, msg_size, "proposed at index %llu in term %llu", (unsigned long long)index,
              (unsigned long long)term);
-    node_raft_run(n);
+    node_raft_kick(n);
     return 0;
 }
 
@@ -105,7 +105,7 @@ static int svc_transfer_leader(void *impl, const char *name, char *msg, size_t m
     struct node *n = impl;
     int rc = raft_transfer_leader(n->raft, node_id_from_name(name));
     snprintf(msg, msg_size, "%s", rc == 0 ? "transfer started" : raft_errmsg(n->raft));
-    node_raft_run(n);
+    node_raft_kick(n);
     return rc;
 }
 

@@ -74,7 +74,9 @@ void node_stop(struct node *n, void (*done)(void *ctx), void *ctx)
     node_requests_fail_all(n, SYN_ESHUTDOWN);
     n->closing++; /* held while closing starts, so nothing finishes early */
     if (n->handles_started) {
-        n->closing += 3;
+        n->closing += 5;
+        uv_close((uv_handle_t *)&n->raft_check, on_handle_closed);
+        uv_close((uv_handle_t *)&n->raft_idle, on_handle_closed);
         uv_close((uv_handle_t *)&n->tick_timer, on_handle_closed);
         uv_close((uv_handle_t *)&n->sig_term, on_handle_closed);
         uv_close((uv_handle_t *)&n->sig_int, on_handle_closed);

@@ -203,6 +203,11 @@ struct raft_ready {
 
     bool hard_state_changed;
     struct raft_hard_state hard_state;
+    /* Something here must be durable before persisted_messages leave: entries, a snapshot
+     * chunk or install, or a new term or vote. False when the hard state moved only in its
+     * commit index, which Raft keeps volatile (figure 3.1): the driver then skips persist,
+     * and a restarted node learns the commit index again from the leader. */
+    bool must_sync;
 
     /* A chunk of the incoming snapshot described by `snapshot`, to persist at offset in the
      * partial snapshot (a chunk at offset 0 starts a new partial snapshot; any chunk drops

@@ -102,12 +102,15 @@ int raft_driver_run(struct raft_driver *d)
     while (!d->persisting && raft_has_ready(d->raft)) {
         raft_ready(d->raft, &d->rd);
         d->persisting = true;
+        if (d->io->observe != NULL) {
+            d->io->observe(d->io->ctx, &d->rd);
+        }
         for (uint32_t i = 0; i < d->rd.message_count; i++) {
             d->io->send(d->io->ctx, &d->rd.messages[i]);
         }
         driver_apply(d, 0, d->rd.committed_durable_count);
         driver_serve_reads(d);
-        int rc = d->io->persist(d->io->ctx, &d->rd);
+        int rc = d->rd.must_sync ? d->io->persist(d->io->ctx, &d->rd) : 0;
         if (rc == RAFT_DRIVER_PENDING) {
             return 0;
         }

@@ -25,9 +25,10 @@ struct raft_driver_io {
     /* Hands one message to the network. msg is borrowed for the call. */
     void (*send)(void *ctx, const struct raft_message *msg);
     /* Makes rd's hard state, snapshot chunk (and install) and entries durable, in that order.
-     * Returns 0 when durable now, RAFT_DRIVER_PENDING when raft_driver_persisted() will be
-     * called later, or a negative code: the node can no longer persist (disk full, I/O
-     * error) and must stop accepting writes. */
+     * Called only for Readies with must_sync set. Returns 0 when durable now,
+     * RAFT_DRIVER_PENDING when raft_driver_persisted() will be called later, or a negative
+     * code: the node can no longer persist (disk full, I/O error) and must stop accepting
+     * writes. */
     int (*persist)(void *ctx, const struct raft_ready *rd);
     /* Applies one committed entry (NORMAL, NOOP or CONF) to the state machine. */
     void (*apply)(void *ctx, const struct raft_entry *entry);
@@ -35,6 +36,9 @@ struct raft_driver_io {
     void (*read)(void *ctx, uint64_t request_id, uint64_t index);
     /* Optional: every committed entry of this Ready was applied (a batch may end here). */
     void (*applied)(void *ctx);
+    /* Optional: sees each Ready as it is taken, before anything of it is carried out
+     * (traces; persist alone misses the Readies that need no sync). */
+    void (*observe)(void *ctx, const struct raft_ready *rd);
 };
 
 struct raft_driver {

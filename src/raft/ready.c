@@ -105,10 +105,14 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     if (hard_state_changed(r)) {
         rd->hard_state_changed = true;
         rd->hard_state = hard_state(r);
+        rd->must_sync = rd->hard_state.term != r->hs_handed.term ||
+                        rd->hard_state.vote != r->hs_handed.vote;
         r->hs_handed = rd->hard_state;
     }
     ready_snapshot(r, rd);
     ready_entries(r, rd);
+    rd->must_sync = rd->must_sync || rd->entry_count > 0 || rd->snapshot_chunk ||
+                    rd->snapshot_install;
     ready_committed(r, rd);
     rd->messages = r->early.msgs;
     rd->message_count = r->early.count;

@@ -39,12 +39,6 @@ void sim_disk_free(struct sim_disk *disk)
     *disk = (struct sim_disk){0};
 }
 
-bool sim_disk_ready_durable(const struct raft_ready *rd)
-{
-    return rd->hard_state_changed || rd->snapshot_chunk || rd->snapshot_install ||
-           rd->entry_count > 0;
-}
-
 static int entry_copy(struct sim_disk_entry *dst, const struct raft_entry *src)
 {
     *dst = (struct sim_disk_entry){

@@ -55,8 +55,6 @@ struct sim_disk {
 void sim_disk_init(struct sim_disk *disk, const struct raft_conf *conf);
 void sim_disk_free(struct sim_disk *disk);
 
-/* True when rd carries anything to make durable. */
-bool sim_disk_ready_durable(const struct raft_ready *rd);
 /* Copies rd's durable part into the pending write. 0 or SYN_ENOMEM. */
 int sim_disk_begin(struct sim_disk *disk, const struct raft_ready *rd);
 /* The pending write lands. Returns NULL, or a sentence naming what was wrong with the

@@ -39,9 +39,7 @@ static int io_persist(void *ctx, const struct raft_ready *rd)
 {
     struct sim_node *node = ctx;
     struct sim *sim = node->sim;
-    if (!sim_disk_ready_durable(rd)) {
-        return 0;
-    }
+    ASSERT(rd->must_sync);
     ASSERT(sim_disk_begin(&node->disk, rd) == 0);
     io_trace_write(sim, node, rd);
     uint64_t latency = node->disk.slow ? prng_range(&sim->prng, 1000, sim->swarm.slow_disk_us_max)

@@ -80,7 +80,7 @@ void tc_init(struct tc_cluster *c, uint32_t count, const struct raft_config *tmp
             fprintf(stderr, "raft_create: %d\n", rc);
             abort();
         }
-        n->io = (struct raft_driver_io){n, tc_send, tc_persist, tc_apply, tc_read, NULL};
+        n->io = (struct raft_driver_io){n, tc_send, tc_persist, tc_apply, tc_read, NULL, NULL};
         raft_driver_init(&n->driver, n->raft, &n->io);
     }
 }

@@ -55,15 +55,22 @@ static void env_send(void *ctx, const struct raft_message *m)
 
 /* ---- The shell of one node: a disk that is durable at once, a state machine -------- */
 
-static int env_persist(void *ctx, const struct raft_ready *rd)
+static void env_observe(void *ctx, const struct raft_ready *rd)
 {
     struct renv_node *n = ctx;
     struct text body = {0};
     rtext_ready(&body, rd, env_lost, n->env);
     if (body.size > 0) { /* a Ready that only changed the role was described already */
-        text_printf(n->env->out, "> %llu handling Ready\n%s", LLU(n->id), text_str(&body));
+        text_printf(n->env->out, "> %llu handling Ready%s\n%s", LLU(n->id),
+                    rd->must_sync ? "" : " (nothing to sync)", text_str(&body));
     }
     text_free(&body);
+}
+
+static int env_persist(void *ctx, const struct raft_ready *rd)
+{
+    (void)ctx;
+    (void)rd; /* durable at once; env_observe described it */
     return 0;
 }
 
@@ -111,7 +118,7 @@ int renv_add_nodes(struct renv *e, uint32_t count, const struct raft_config *tmp
             return rc;
         }
         e->node_count++;
-        n->io = (struct raft_driver_io){n, env_send, env_persist, env_apply, env_read, NULL};
+        n->io = (struct raft_driver_io){n, env_send, env_persist, env_apply, env_read, NULL, env_observe};
         raft_driver_init(&n->driver, n->raft, &n->io);
         n->role = raft_role(n->raft);
         n->term = raft_term(n->raft);
