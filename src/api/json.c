@@ -73,7 +73,7 @@ void json_obj_begin(struct json_obj *o, struct syn_buf *b)
 }
 
 /* "key": after a comma unless it is the first member. */
-static bool obj_key(struct json_obj *o, const char *key)
+bool json_obj_key(struct json_obj *o, const char *key)
 {
     if (o->rc == 0 && !o->first) {
         o->rc = syn_buf_append(o->b, ",", 1);
@@ -90,22 +90,29 @@ static bool obj_key(struct json_obj *o, const char *key)
 
 void json_obj_str(struct json_obj *o, const char *key, const char *value)
 {
-    if (obj_key(o, key)) {
+    if (json_obj_key(o, key)) {
         o->rc = json_append_cstring(o->b, value);
     }
 }
 
 void json_obj_u64(struct json_obj *o, const char *key, uint64_t value)
 {
-    if (obj_key(o, key)) {
+    if (json_obj_key(o, key)) {
         o->rc = json_append_u64(o->b, value);
     }
 }
 
 void json_obj_bool(struct json_obj *o, const char *key, bool value)
 {
-    if (obj_key(o, key)) {
+    if (json_obj_key(o, key)) {
         o->rc = value ? syn_buf_append(o->b, "true", 4) : syn_buf_append(o->b, "false", 5);
+    }
+}
+
+void json_obj_null(struct json_obj *o, const char *key)
+{
+    if (json_obj_key(o, key)) {
+        o->rc = syn_buf_append(o->b, "null", 4);
     }
 }
 

@@ -32,6 +32,10 @@ void json_obj_begin(struct json_obj *o, struct syn_buf *b);
 void json_obj_str(struct json_obj *o, const char *key, const char *value);
 void json_obj_u64(struct json_obj *o, const char *key, uint64_t value);
 void json_obj_bool(struct json_obj *o, const char *key, bool value);
+void json_obj_null(struct json_obj *o, const char *key);
+/* Writes "key": and returns true when the object has no error yet: the caller then appends
+ * the value itself to o->b (an array, a nested object) and stores a failure in o->rc. */
+bool json_obj_key(struct json_obj *o, const char *key);
 /* Closes the object. 0, SYN_ENOMEM or SYN_ETOOBIG. */
 int json_obj_end(struct json_obj *o);
 
