@@ -17,6 +17,8 @@ check_header lmdb.h liblmdb-dev
 check_cmd redis-cli redis-tools
 check_cmd ip iproute2 # network namespaces for tests/cluster/partition.sh
 check_cmd curl curl
+# Consul's Python client, for tests/cluster/http_kv.py (Debian's python3 runs it)
+[ -e /usr/lib/python3/dist-packages/consul/__init__.py ] || need+=(python3-consul)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -93,6 +93,7 @@ static const struct http_route routes[] = {
     {"/v1/health", GET_HEAD, route_health},
     {"/v1/status/leader", GET_HEAD, route_status_leader},
     {"/v1/status/peers", GET_HEAD, route_status_peers},
+    {"/v1/kv/", GET_HEAD | HTTP_METHOD_BIT(HTTP_PUT) | HTTP_METHOD_BIT(HTTP_DELETE), http_kv_route},
 };
 
 /* Whether route r matches path; for a prefix route, *tail is the rest of the path. */

@@ -47,6 +47,10 @@ void http_respond(struct http_exchange *ex, uint16_t status, const char *content
     ex->responded = true;
     struct http_conn *c = ex->conn;
     struct http_server *srv = ex->srv;
+    if (c->base.closing) {
+        http_exchange_finish(ex);
+        return; /* the client left while the answer was being made */
+    }
     srv->stats.requests++;
     if (status >= 400) {
         srv->stats.errors++;
@@ -71,6 +75,7 @@ void http_respond(struct http_exchange *ex, uint16_t status, const char *content
     } else {
         api_conn_flush(&c->base);
     }
+    http_exchange_finish(ex);
 }
 
 void http_respond_json(struct http_exchange *ex, uint16_t status, const struct syn_buf *body)
@@ -126,6 +131,7 @@ static bool head_receive(struct http_conn *c, struct http_server *srv)
         return false;
     }
     c->have_head = true;
+    c->head_at = base->in.data;
     if (c->req.expect_continue && c->req.content_length > 0 &&
         base->in.len < c->req.head_size + c->req.content_length) {
         /* RFC 9110 10.1.1: the client waits for this before it sends the body */
@@ -136,24 +142,58 @@ static bool head_receive(struct http_conn *c, struct http_server *srv)
     return true;
 }
 
-static void request_handle(struct http_conn *c, struct http_server *srv)
+/* The request in c->req is answered: its bytes go, the next request may be parsed. */
+static void request_consume(struct http_conn *c)
+{
+    struct api_conn *base = &c->base;
+    size_t total = c->req.head_size + (size_t)c->req.content_length;
+    ASSERT(total <= base->in.len);
+    syn_buf_consume(&base->in, total);
+    c->have_head = false;
+    http_request_reset(&c->req);
+    base->in_need = 0;
+}
+
+static void on_input(struct api_conn *base);
+
+void http_exchange_finish(struct http_exchange *ex)
+{
+    struct http_conn *c = ex->conn;
+    if (c->in_handler || !c->waiting) {
+        return; /* request_handle() finishes an exchange answered in its handler */
+    }
+    c->waiting = false;
+    request_consume(c);
+    if (!c->base.closing && !c->base.close_after_write && c->base.in.len > 0) {
+        on_input(&c->base); /* pipelined requests that arrived meanwhile */
+    }
+}
+
+/* Routes the request; false when its answer comes later (the connection then waits). */
+static bool request_handle(struct http_conn *c, struct http_server *srv)
 {
     const struct http_request *req = &c->req;
-    struct http_exchange ex = {
+    c->ex = (struct http_exchange){
         .srv = srv,
         .conn = c,
         .req = req,
         .body = {c->base.in.data + req->head_size, (size_t)req->content_length},
     };
-    http_route(&ex);
-    ASSERT(ex.responded); /* every handler of this milestone answers at once */
+    c->in_handler = true;
+    http_route(&c->ex);
+    c->in_handler = false;
+    if (!c->ex.responded) {
+        c->waiting = true;
+        return false;
+    }
+    return true;
 }
 
 static void on_input(struct api_conn *base)
 {
     struct http_conn *c = (struct http_conn *)base;
     struct http_server *srv = conn_server(c);
-    while (!base->closing && !base->close_after_write && base->in.len > 0) {
+    while (!c->waiting && !base->closing && !base->close_after_write && base->in.len > 0) {
         if (api_conn_output_size(base) > SYN_HTTP_OUTPUT_PAUSE_SIZE) {
             api_conn_pause(base); /* a client that pipelines and does not read */
             return;
@@ -166,11 +206,18 @@ static void on_input(struct api_conn *base)
             base->in_need = total;
             return;
         }
-        request_handle(c, srv);
-        syn_buf_consume(&base->in, total);
-        c->have_head = false;
-        http_request_reset(&c->req);
-        base->in_need = 0;
+        if (c->head_at != base->in.data) {
+            /* the body came in a later read, into a moved buffer: the head's slices point
+             * into the old one, so parse it again where it is now (it parsed before) */
+            http_request_reset(&c->req);
+            int rc = http_parse_request(base->in.data, base->in.len, &c->req);
+            ASSERT(rc == 0);
+            c->head_at = base->in.data;
+        }
+        if (!request_handle(c, srv)) {
+            return; /* http_exchange_finish() goes on */
+        }
+        request_consume(c);
     }
 }
 
@@ -187,7 +234,17 @@ static void server_free(void *ctx)
 {
     struct http_server *srv = ctx;
     syn_buf_free(&srv->body);
+    syn_buf_free(&srv->value);
+    syn_buf_free(&srv->command);
+    free(srv->waiters);
     free(srv);
+}
+
+/* The server's own handle is closed: now the connections. */
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+    api_server_close(srv->api, srv->close_done, srv->close_ctx); /* then server_free(srv) */
 }
 
 int http_server_start(uv_loop_t *loop, const char *addr, struct service *svc,
@@ -210,7 +267,9 @@ int http_server_start(uv_loop_t *loop, const char *addr, struct service *svc,
     srv->loop = loop;
     srv->svc = svc;
     srv->version = o.version != NULL ? o.version : "unknown";
-    syn_buf_init(&srv->body, 0);
+    syn_buf_init(&srv->body, SYN_HTTP_RESPONSE_SIZE_MAX);
+    syn_buf_init(&srv->value, SYN_VALUE_SIZE_MAX);
+    syn_buf_init(&srv->command, SYN_ENTRY_SIZE_MAX);
     struct api_server_hooks hooks = {
         .ctx = srv,
         .name = HTTP_LOG,
@@ -228,6 +287,9 @@ int http_server_start(uv_loop_t *loop, const char *addr, struct service *svc,
         server_free(srv);
         return rc;
     }
+    uv_timer_init(loop, &srv->waiter_timer);
+    srv->waiter_timer.data = srv;
+    http_kv_init(srv);
     *out = srv;
     return 0;
 }
@@ -250,5 +312,8 @@ void http_server_stats(const struct http_server *s, struct http_server_stats *ou
 
 void http_server_close(struct http_server *s, void (*done)(void *ctx), void *ctx)
 {
-    api_server_close(s->api, done, ctx); /* then server_free(s), then done(ctx) */
+    s->close_done = done;
+    s->close_ctx = ctx;
+    http_kv_close(s); /* blocking queries release their connections */
+    uv_close((uv_handle_t *)&s->waiter_timer, on_timer_closed);
 }

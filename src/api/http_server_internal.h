@@ -7,11 +7,12 @@
  * Routing: a route is an exact path ("/v1/health") or a prefix ending in '/' ("/v1/kv/",
  * whose rest, ex->tail, names the key), with the methods it serves. A path no route matches
  * is 404; a path matched with another method is 405 with Allow. Handlers answer through
- * http_respond*() exactly once. The handlers of this milestone answer before returning
- * (asserted). For handlers that wait for the service (the KV endpoints), the exchange is to
- * move into struct http_conn, the connection to pause reading and parse no further request
- * until the handler answers from its callback (holding the connection meanwhile), so that
- * responses stay in request order (docs/http.md, "Adding an endpoint").
+ * http_respond*() exactly once, before returning or later: a handler that waits for the
+ * service (the KV endpoints) holds the connection (api_conn_hold) and answers from its
+ * callback. Meanwhile the exchange lives in struct http_conn, its request bytes stay in the
+ * input buffer, and no further request of that connection is parsed, so responses stay in
+ * request order (docs/http.md, "Adding an endpoint"). An answer to a connection that closed
+ * meanwhile is dropped.
  */
 #ifndef SYN_API_HTTP_SERVER_INTERNAL_H
 #define SYN_API_HTTP_SERVER_INTERNAL_H
@@ -31,12 +32,6 @@ _Static_assert(HTTP_SERVER_ERRMSG_SIZE == API_ERRMSG_SIZE, "one errmsg size");
 
 struct http_server;
 
-struct http_conn {
-    struct api_conn base;    /* first: the api server allocates an http_conn */
-    struct http_request req; /* the request being received or answered */
-    bool have_head;          /* req holds a complete head; its body may still be arriving */
-};
-
 /* One request and its answer. */
 struct http_exchange {
     struct http_server *srv;
@@ -47,13 +42,35 @@ struct http_exchange {
     bool responded;
 };
 
+struct http_conn {
+    struct api_conn base;    /* first: the api server allocates an http_conn */
+    struct http_request req; /* the request being received or answered */
+    bool have_head;          /* req holds a complete head; its body may still be arriving */
+    const uint8_t *head_at;  /* base.in.data when req was parsed: req's slices point there.
+                                While a handler waits, more input may move the buffer: after
+                                the handler returns only req's scalars may be used */
+    bool in_handler;         /* the route's handler is running */
+    bool waiting;            /* a handler returned without answering: ex answers later */
+    struct http_exchange ex; /* the request being answered */
+};
+
+struct http_kv_waiter; /* http_kv.c: a blocking query */
+
 struct http_server {
     struct api_server *api;
     uv_loop_t *loop;
     struct service *svc;
+    uv_timer_t waiter_timer; /* blocking queries: deadlines, wake-ups */
+    struct http_kv_waiter *waiters;
+    uint32_t waiter_count;
+    bool waiters_woken;
+    void (*close_done)(void *ctx);
+    void *close_ctx;
     const char *version;
     struct http_server_stats stats; /* connection counts are the api server's */
     struct syn_buf body;            /* a response body being built */
+    struct syn_buf value;           /* a value read for a response */
+    struct syn_buf command;         /* a state machine command being encoded */
     struct service_info info;
 };
 
@@ -76,6 +93,17 @@ void http_respond_json(struct http_exchange *ex, uint16_t status, const struct s
 /* Answers {"error":"<printf text>"} with status. */
 __attribute__((format(printf, 3, 4))) void
 http_respond_error(struct http_exchange *ex, uint16_t status, const char *fmt, ...);
+
+/* Ends an exchange whose handler returned without answering (an answer was already
+ * queued with http_respond*(), or the connection closed): lets the connection parse its
+ * next request. */
+void http_exchange_finish(struct http_exchange *ex);
+
+/* http_kv.c */
+void http_kv_route(struct http_exchange *ex);
+void http_kv_init(struct http_server *srv);
+/* Drops every blocking query without an answer (the server closes). */
+void http_kv_close(struct http_server *srv);
 
 /* http_routes.c */
 /* Routes ex to its handler, or answers 404 / 405. */

@@ -57,6 +57,8 @@ struct service_info {
     uint64_t last_index;
     uint64_t snapshot_index;
     bool serving;             /* false after a disk failure: writes are refused */
+    bool known_leader;        /* a leader is known (Consul's X-Consul-KnownLeader) */
+    uint64_t last_contact_ms; /* since the leader was last heard from; 0 on the leader */
     uint32_t member_count;
     struct service_member members[SYN_MEMBERS_MAX];
 };
@@ -85,6 +87,11 @@ struct service_ops {
     int (*member_change)(void *impl, enum raft_conf_op op, const char *name,
                          const char *peer_addr, char *msg, size_t msg_size);
     int (*transfer_leader)(void *impl, const char *name, char *msg, size_t msg_size);
+    /* Sets the one observer of the store's changes (blocking queries); cb NULL clears it.
+     * cb runs while entries are applied, for every key written or removed, and with
+     * key.data NULL when the whole store was replaced (a snapshot installed). NULL in
+     * services without blocking queries. */
+    void (*watch)(void *impl, kv_change_cb cb, void *ctx);
 };
 
 struct service {

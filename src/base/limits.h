@@ -47,6 +47,7 @@
 #define SYN_HTTP_BODY_SIZE_MAX SYN_VALUE_SIZE_MAX /* an HTTP request body (a KV PUT's value) */
 #define SYN_HTTP_OUTPUT_PAUSE_SIZE (1u << 20) /* responses one connection has queued: past
                                                  it, reading (pipelining) pauses */
+#define SYN_HTTP_RESPONSE_SIZE_MAX (64u << 20) /* one HTTP response body (a ?recurse listing) */
 
 /* Peer transport. */
 #define SYN_FRAME_HEADER_SIZE 16u

@@ -84,7 +84,7 @@ static int find_live(struct kv_store *kv, struct kv_bytes key, uint64_t now, str
 {
     int rc = kv_slot_find(kv, kv->wtxn, key, slot);
     if (rc == 0 && slot->found && kv_expired(slot->expire_at_ms, now)) {
-        rc = kv_slot_del(kv, slot);
+        rc = kv_slot_del(kv, slot, key);
     }
     return rc;
 }
@@ -130,9 +130,9 @@ static int apply_set(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t now
     }
     if (kv_expired(cmd->expire_at_ms, now)) {
         /* An expiry already past leaves no key (Redis 7: SET with a past time deletes). */
-        return slot.found ? kv_slot_del(kv, &slot) : 0;
+        return slot.found ? kv_slot_del(kv, &slot, cmd->key) : 0;
     }
-    return kv_slot_put(kv, &slot, cmd->key, cmd->value, cmd->expire_at_ms);
+    return kv_slot_put(kv, &slot, cmd->key, cmd->value, cmd->expire_at_ms, 0);
 }
 
 /* DEL removes the keys and counts the live ones; EXPIRE removes and counts only expired ones.
@@ -145,7 +145,8 @@ static int apply_remove(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t 
     size_t offset = 0;
     for (uint32_t i = 0; i < cmd->item_count; i++) {
         struct kv_slot slot;
-        int rc = kv_slot_find(kv, kv->wtxn, kv_cmd_item(cmd, &offset), &slot);
+        struct kv_bytes key = kv_cmd_item(cmd, &offset);
+        int rc = kv_slot_find(kv, kv->wtxn, key, &slot);
         if (rc != 0) {
             return rc;
         }
@@ -153,7 +154,7 @@ static int apply_remove(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t 
         if (!slot.found || (only_expired && !expired)) {
             continue;
         }
-        rc = kv_slot_del(kv, &slot);
+        rc = kv_slot_del(kv, &slot, key);
         if (rc != 0) {
             return rc;
         }
@@ -186,7 +187,8 @@ static int apply_incrby(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t 
     struct kv_bytes value = {.data = (const uint8_t *)digits, .size = size};
     kv_result_set_integer(res, sum);
     /* INCRBY keeps the key's TTL, as in Redis. */
-    return kv_slot_put(kv, &slot, cmd->key, value, slot.found ? slot.expire_at_ms : 0);
+    return kv_slot_put(kv, &slot, cmd->key, value, slot.found ? slot.expire_at_ms : 0,
+                       slot.found ? slot.meta.user_flags : 0);
 }
 
 static int apply_mset(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t now,
@@ -199,7 +201,7 @@ static int apply_mset(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t no
         struct kv_slot slot;
         int rc = find_live(kv, key, now, &slot);
         if (rc == 0) {
-            rc = kv_slot_put(kv, &slot, key, value, 0); /* MSET clears TTLs */
+            rc = kv_slot_put(kv, &slot, key, value, 0, 0); /* MSET clears TTLs */
         }
         if (rc != 0) {
             return rc;
@@ -207,6 +209,46 @@ static int apply_mset(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t no
     }
     kv_result_set(res, KV_RESULT_OK);
     return 0;
+}
+
+/* Consul's ?cas=: 0 asks for an absent key, anything else for that modify index. */
+static bool cas_holds(const struct kv_cmd *cmd, const struct kv_slot *slot)
+{
+    if (cmd->cond != KV_COND_CAS) {
+        return true;
+    }
+    return cmd->cas_index == 0 ? !slot->found
+                               : slot->found && slot->meta.modify_index == cmd->cas_index;
+}
+
+static int apply_put(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t now,
+                     struct kv_result *res)
+{
+    struct kv_slot slot;
+    int rc = find_live(kv, cmd->key, now, &slot);
+    if (rc != 0) {
+        return rc;
+    }
+    bool holds = cas_holds(cmd, &slot);
+    kv_result_set_integer(res, holds ? 1 : 0);
+    return holds ? kv_slot_put(kv, &slot, cmd->key, cmd->value, 0, cmd->user_flags) : 0;
+}
+
+static int apply_delete(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t now,
+                        struct kv_result *res)
+{
+    if (cmd->recurse) {
+        kv_result_set_integer(res, 1);
+        return kv_delete_prefix(kv, cmd->key);
+    }
+    struct kv_slot slot;
+    int rc = find_live(kv, cmd->key, now, &slot);
+    if (rc != 0) {
+        return rc;
+    }
+    bool holds = cmd->cond != KV_COND_CAS || (slot.found && cas_holds(cmd, &slot));
+    kv_result_set_integer(res, holds ? 1 : 0);
+    return holds && slot.found ? kv_slot_del(kv, &slot, cmd->key) : 0;
 }
 
 static int apply_command(struct kv_store *kv, const struct raft_entry *e, struct kv_result *res)
@@ -231,6 +273,10 @@ static int apply_command(struct kv_store *kv, const struct raft_entry *e, struct
         return apply_incrby(kv, &cmd, now, res);
     case KV_OP_MSET:
         return apply_mset(kv, &cmd, now, res);
+    case KV_OP_PUT:
+        return apply_put(kv, &cmd, now, res);
+    case KV_OP_DELETE:
+        return apply_delete(kv, &cmd, now, res);
     default:
         UNREACHABLE(); /* the decoder checked */
     }
@@ -255,6 +301,7 @@ int kv_apply(struct kv_store *kv, const struct raft_entry *e, struct kv_result *
         res = &kv->spare;
     }
     int rc = 0;
+    kv->entry_index = e->index;
     switch (e->type) {
     case RAFT_ENTRY_NORMAL:
         rc = apply_command(kv, e, res);

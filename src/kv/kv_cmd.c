@@ -71,7 +71,7 @@ static int decode_set(struct reader *r, struct kv_cmd *cmd)
     if (!read_u8(r, &cmd->cond) || !read_u8(r, &cmd->flags) || !read_u64(r, &cmd->expire_at_ms)) {
         return cmd_bad(cmd, "a SET is shorter than its fixed fields");
     }
-    if (cmd->cond > KV_COND_MAX) {
+    if (cmd->cond > KV_COND_IFEQ) {
         return cmd_bad(cmd, "a SET has an unknown condition");
     }
     if ((cmd->flags & ~KV_SET_FLAGS_ALL) != 0) {
@@ -98,6 +98,28 @@ static int decode_incrby(struct reader *r, struct kv_cmd *cmd)
     cmd->delta = (int64_t)delta; /* two's complement on every platform C17 runs synod on */
     if (!read_str(r, SYN_KEY_SIZE_MAX, &cmd->key)) {
         return cmd_bad(cmd, "an INCRBY's key is cut short or over the key size limit");
+    }
+    return 0;
+}
+
+static int decode_consul(struct reader *r, struct kv_cmd *cmd)
+{
+    bool put = cmd->op == KV_OP_PUT;
+    uint8_t recurse = 0;
+    if (!read_u8(r, &cmd->cond) || (put && !read_u64(r, &cmd->user_flags)) ||
+        (!put && !read_u8(r, &recurse)) || !read_u64(r, &cmd->cas_index)) {
+        return cmd_bad(cmd, "a PUT or DELETE is shorter than its fixed fields");
+    }
+    if ((cmd->cond != KV_COND_NONE && cmd->cond != KV_COND_CAS) || recurse > 1 ||
+        (recurse == 1 && cmd->cond == KV_COND_CAS)) {
+        return cmd_bad(cmd, "a PUT or DELETE has an unknown condition");
+    }
+    cmd->recurse = recurse == 1;
+    if (!read_str(r, SYN_KEY_SIZE_MAX, &cmd->key)) {
+        return cmd_bad(cmd, "a PUT's or DELETE's key is cut short or over the key size limit");
+    }
+    if (put && !read_str(r, SYN_VALUE_SIZE_MAX, &cmd->value)) {
+        return cmd_bad(cmd, "a PUT's value is cut short or over the value size limit");
     }
     return 0;
 }
@@ -149,6 +171,10 @@ int kv_cmd_decode(const uint8_t *data, size_t size, struct kv_cmd *cmd)
         break;
     case KV_OP_INCRBY:
         rc = decode_incrby(&r, cmd);
+        break;
+    case KV_OP_PUT:
+    case KV_OP_DELETE:
+        rc = decode_consul(&r, cmd);
         break;
     case KV_OP_DEL:
     case KV_OP_MSET:
@@ -208,7 +234,7 @@ static int encode_end(struct syn_buf *out, size_t start, int rc)
 int kv_cmd_encode_set(struct syn_buf *out, const struct kv_cmd *cmd)
 {
     bool ifeq = cmd->cond == KV_COND_IFEQ;
-    if (cmd->cond > KV_COND_MAX || (cmd->flags & ~KV_SET_FLAGS_ALL) != 0) {
+    if (cmd->cond > KV_COND_IFEQ || (cmd->flags & ~KV_SET_FLAGS_ALL) != 0) {
         return SYN_EINVAL;
     }
     if (!ifeq && cmd->expected.size != 0) {
@@ -253,6 +279,38 @@ int kv_cmd_encode_incrby(struct syn_buf *out, uint64_t now_ms, struct kv_bytes k
     }
     if (rc == 0) {
         rc = append_str(out, key);
+    }
+    return encode_end(out, start, rc);
+}
+
+int kv_cmd_encode_consul(struct syn_buf *out, const struct kv_cmd *cmd)
+{
+    bool put = cmd->op == KV_OP_PUT;
+    if ((!put && cmd->op != KV_OP_DELETE) ||
+        (cmd->cond != KV_COND_NONE && cmd->cond != KV_COND_CAS) ||
+        (cmd->recurse && (put || cmd->cond == KV_COND_CAS)) || (!put && cmd->value.size != 0)) {
+        return SYN_EINVAL;
+    }
+    if (cmd->key.size > SYN_KEY_SIZE_MAX || cmd->value.size > SYN_VALUE_SIZE_MAX) {
+        return SYN_ETOOBIG;
+    }
+    size_t start = out->len;
+    int rc = append_header(out, cmd->op, cmd->now_ms);
+    if (rc == 0) {
+        rc = syn_buf_append_u8(out, cmd->cond);
+    }
+    if (rc == 0) {
+        rc = put ? syn_buf_append_u64le(out, cmd->user_flags)
+                 : syn_buf_append_u8(out, cmd->recurse ? 1 : 0);
+    }
+    if (rc == 0) {
+        rc = syn_buf_append_u64le(out, cmd->cas_index);
+    }
+    if (rc == 0) {
+        rc = append_str(out, cmd->key);
+    }
+    if (rc == 0 && put) {
+        rc = append_str(out, cmd->value);
     }
     return encode_end(out, start, rc);
 }

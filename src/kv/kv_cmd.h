@@ -11,7 +11,9 @@
  *     INCRBY  i64 delta | str key
  *     MSET    u32 count | count x str (key, value, key, value, ...)
  *     EXPIRE  u32 count | count x str key
- *   where str is u32 size | size bytes.
+ *     PUT     u8 cond | u64 user_flags | u64 cas_index | str key | str value
+ *     DELETE  u8 cond | u8 recurse | u64 cas_index | str key (a prefix when recurse)
+ *   where str is u32 size | size bytes. PUT and DELETE are Consul's KV writes.
  *
  * now_ms is the proposer's wall clock, stamped into every command so that applying it is
  * deterministic: every replica decides expiry with the same time (docs/kv.md "Expiry").
@@ -37,8 +39,10 @@ enum kv_op {
     KV_OP_INCRBY = 3,
     KV_OP_MSET = 4,
     KV_OP_EXPIRE = 5,
+    KV_OP_PUT = 6,
+    KV_OP_DELETE = 7,
 };
-#define KV_OP_MAX 5u
+#define KV_OP_MAX 7u
 
 /* SET's condition on the key's current value (an expired key counts as absent). */
 enum kv_cond {
@@ -46,8 +50,10 @@ enum kv_cond {
     KV_COND_NX = 1,   /* only when absent */
     KV_COND_XX = 2,   /* only when present */
     KV_COND_IFEQ = 3, /* only when present and equal to expected (Valkey 8.1) */
+    KV_COND_CAS = 4,  /* PUT, DELETE: only when the modify index is cas_index (PUT: 0 means
+                         only when absent), as Consul's ?cas= */
 };
-#define KV_COND_MAX 3u
+#define KV_COND_MAX 4u
 
 #define KV_SET_GET 0x1u /* SET flag: the result is the old value (or NIL), set or not */
 #define KV_SET_FLAGS_ALL KV_SET_GET
@@ -77,6 +83,10 @@ struct kv_cmd {
     struct kv_bytes expected; /* SET with KV_COND_IFEQ */
     /* INCRBY (DECR, DECRBY and INCR are INCRBY with -1, -n and 1) */
     int64_t delta;
+    /* PUT, DELETE (cond is KV_COND_NONE or KV_COND_CAS; key and, for PUT, value) */
+    uint64_t user_flags; /* PUT */
+    uint64_t cas_index;
+    bool recurse; /* DELETE: every key that starts with key */
     /* DEL, EXPIRE: keys; MSET: keys and values in turn (an even count). Read them with
      * kv_cmd_item(); the decoder has checked every size. */
     uint32_t item_count;
@@ -93,6 +103,10 @@ struct kv_cmd {
  * cmd and items are borrowed for the call. */
 int kv_cmd_encode_set(struct syn_buf *out, const struct kv_cmd *cmd);
 int kv_cmd_encode_incrby(struct syn_buf *out, uint64_t now_ms, struct kv_bytes key, int64_t delta);
+/* Consul's writes: cmd's op (KV_OP_PUT or KV_OP_DELETE), now_ms, cond, key, and value,
+ * user_flags (PUT), recurse (DELETE; not with KV_COND_CAS), cas_index. Results: INTEGER 1
+ * when it was carried out, 0 when its CAS condition failed. */
+int kv_cmd_encode_consul(struct syn_buf *out, const struct kv_cmd *cmd);
 /* op is KV_OP_DEL, KV_OP_EXPIRE (items are keys) or KV_OP_MSET (key, value, key, value...). */
 int kv_cmd_encode_items(struct syn_buf *out, uint8_t op, uint64_t now_ms,
                         const struct kv_bytes *items, uint32_t item_count);

@@ -91,7 +91,15 @@ int kv_record_parse(const MDB_val *stored, const MDB_val *v, struct kv_record *r
     if (v->mv_size < KV_RECORD_HEADER_SIZE || p[0] != (long_key ? KV_RECORD_LONG_KEY : 0)) {
         return SYN_ECORRUPT;
     }
-    *rec = (struct kv_record){.expire_at_ms = syn_get_u64le(p + 1)};
+    *rec = (struct kv_record){
+        .expire_at_ms = syn_get_u64le(p + 1),
+        .meta = {.create_index = syn_get_u64le(p + 9),
+                 .modify_index = syn_get_u64le(p + 17),
+                 .user_flags = syn_get_u64le(p + 25)},
+    };
+    if (rec->meta.create_index == 0 || rec->meta.create_index > rec->meta.modify_index) {
+        return SYN_ECORRUPT;
+    }
     size_t at = KV_RECORD_HEADER_SIZE;
     if (long_key) {
         if (v->mv_size - at < 4) {
@@ -122,6 +130,7 @@ static void slot_fill(struct kv_slot *slot, const struct kv_record *rec)
 {
     slot->found = true;
     slot->expire_at_ms = rec->expire_at_ms;
+    slot->meta = rec->meta;
     slot->value = rec->value.data;
     slot->value_size = rec->value.size;
 }
@@ -201,6 +210,79 @@ int kv_slot_find(struct kv_store *kv, MDB_txn *txn, struct kv_bytes key, struct 
     return 0;
 }
 
+/* ---- The ordered index ---------------------------------------------------------------- */
+
+size_t kv_order_key(struct kv_bytes key, uint64_t hash, uint32_t probe, uint8_t *out)
+{
+    out[0] = 0;
+    if (key.size <= KV_KEY_INLINE_MAX) {
+        if (key.size > 0) {
+            memcpy(out + 1, key.data, key.size);
+        }
+        return 1 + key.size;
+    }
+    size_t n = key.size < KV_ORDER_PREFIX_MAX ? key.size : KV_ORDER_PREFIX_MAX;
+    memset(out + 1, 0, KV_ORDER_PREFIX_MAX);
+    memcpy(out + 1, key.data, n);
+    kv_put_u64be(out + 1 + KV_ORDER_PREFIX_MAX, hash);
+    put_u32be(out + 1 + KV_ORDER_PREFIX_MAX + KV_HASH_SIZE, probe);
+    return KV_ORDER_LONG_SIZE;
+}
+
+int kv_order_stored(const MDB_val *order, struct kv_slot *slot)
+{
+    const uint8_t *p = order->mv_data;
+    if (order->mv_size == 0 || p[0] != 0) {
+        return SYN_ECORRUPT;
+    }
+    if (order->mv_size == KV_ORDER_LONG_SIZE) {
+        kv_put_u64be(slot->stored, kv_get_u64be(p + 1 + KV_ORDER_PREFIX_MAX));
+        memcpy(slot->stored + KV_HASH_SIZE, p + 1, KV_KEY_INLINE_MAX);
+        memcpy(slot->stored + KV_STORED_SHORT_MAX, p + 1 + KV_ORDER_PREFIX_MAX + KV_HASH_SIZE,
+               KV_PROBE_SIZE);
+        slot->stored_size = KV_STORED_LONG_SIZE;
+        return 0;
+    }
+    if (order->mv_size > 1 + KV_KEY_INLINE_MAX) {
+        return SYN_ECORRUPT;
+    }
+    size_t size = order->mv_size - 1;
+    kv_put_u64be(slot->stored, kv_key_hash(p + 1, size));
+    memcpy(slot->stored + KV_HASH_SIZE, p + 1, size);
+    slot->stored_size = KV_HASH_SIZE + size;
+    return 0;
+}
+
+/* Adds (add) or drops key's ordered key, for the slot it lives in. */
+static int order_put(struct kv_store *kv, const struct kv_slot *slot, struct kv_bytes key,
+                     bool add)
+{
+    uint8_t buf[KV_ORDER_LONG_SIZE];
+    uint32_t probe = 0;
+    if (slot->stored_size == KV_STORED_LONG_SIZE) {
+        probe = get_u32be(slot->stored + KV_STORED_SHORT_MAX);
+    }
+    MDB_val k = {.mv_size = kv_order_key(key, kv_get_u64be(slot->stored), probe, buf),
+                 .mv_data = buf};
+    if (add) {
+        MDB_val empty = {.mv_size = 0, .mv_data = NULL};
+        int rc = mdb_put(kv->wtxn, kv->dbi_order, &k, &empty, 0);
+        return rc == 0 ? 0 : kv_mdb_fail(kv, rc, "index a key in order");
+    }
+    int rc = mdb_del(kv->wtxn, kv->dbi_order, &k, NULL);
+    if (rc == MDB_NOTFOUND) {
+        return kv_fail(kv, SYN_ECORRUPT, "the ordered index misses a key");
+    }
+    return rc == 0 ? 0 : kv_mdb_fail(kv, rc, "drop a key from the ordered index");
+}
+
+static void change_note(struct kv_store *kv, struct kv_bytes key, bool removed)
+{
+    if (kv->change_cb != NULL) {
+        kv->change_cb(kv->change_ctx, key, removed, kv->entry_index);
+    }
+}
+
 /* ---- Writing (in the open batch) ----------------------------------------------------- */
 
 static int expiry_put(struct kv_store *kv, const struct kv_slot *slot, uint64_t at, bool add)
@@ -222,10 +304,16 @@ static int expiry_put(struct kv_store *kv, const struct kv_slot *slot, uint64_t 
 }
 
 int kv_slot_put(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key,
-                struct kv_bytes value, uint64_t expire_at_ms)
+                struct kv_bytes value, uint64_t expire_at_ms, uint64_t user_flags)
 {
     ASSERT(kv->wtxn != NULL);
     ASSERT(value.size <= SYN_VALUE_SIZE_MAX);
+    ASSERT(kv->entry_index > 0);
+    struct kv_meta_entry meta = {
+        .create_index = slot->found ? slot->meta.create_index : kv->entry_index,
+        .modify_index = kv->entry_index,
+        .user_flags = user_flags,
+    };
     bool long_key = slot->stored_size == KV_STORED_LONG_SIZE;
     uint64_t old_expire = slot->found ? slot->expire_at_ms : 0;
     int rc = 0;
@@ -243,6 +331,9 @@ int kv_slot_put(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key,
         uint8_t *p = v.mv_data;
         p[0] = long_key ? KV_RECORD_LONG_KEY : 0;
         syn_put_u64le(p + 1, expire_at_ms);
+        syn_put_u64le(p + 9, meta.create_index);
+        syn_put_u64le(p + 17, meta.modify_index);
+        syn_put_u64le(p + 25, meta.user_flags);
         if (long_key) {
             syn_put_u32le(p + KV_RECORD_HEADER_SIZE, (uint32_t)key.size);
             memcpy(p + KV_RECORD_HEADER_SIZE + 4, key.data, key.size);
@@ -254,20 +345,25 @@ int kv_slot_put(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key,
     if (rc == 0 && expire_at_ms != 0 && expire_at_ms != old_expire) {
         rc = expiry_put(kv, slot, expire_at_ms, true);
     }
+    if (rc == 0 && !slot->found) {
+        rc = order_put(kv, slot, key, true);
+    }
     if (rc != 0) {
         return rc;
     }
     if (!slot->found) {
         kv->pending.key_count++;
     }
+    change_note(kv, key, false);
     slot->found = true;
     slot->expire_at_ms = expire_at_ms;
+    slot->meta = meta;
     slot->value = (const uint8_t *)v.mv_data + header;
     slot->value_size = value.size;
     return 0;
 }
 
-int kv_slot_del(struct kv_store *kv, struct kv_slot *slot)
+int kv_slot_del(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key)
 {
     ASSERT(kv->wtxn != NULL);
     ASSERT(slot->found);
@@ -279,11 +375,16 @@ int kv_slot_del(struct kv_store *kv, struct kv_slot *slot)
     }
     if (slot->expire_at_ms != 0) {
         rc = expiry_put(kv, slot, slot->expire_at_ms, false);
-        if (rc != 0) {
-            return rc;
-        }
+    }
+    if (rc == 0) {
+        rc = order_put(kv, slot, key, false);
+    }
+    if (rc != 0) {
+        return rc;
     }
     kv->pending.key_count--;
+    kv->pending.del_index = kv->entry_index;
+    change_note(kv, key, true);
     slot->found = false;
     slot->value = NULL;
     slot->value_size = 0;

@@ -19,7 +19,8 @@ static int find_live(struct kv_store *kv, MDB_txn *txn, struct kv_bytes key, uin
     return rc;
 }
 
-int kv_get(struct kv_store *kv, struct kv_bytes key, uint64_t now_ms, struct syn_buf *value_out)
+int kv_get_entry(struct kv_store *kv, struct kv_bytes key, uint64_t now_ms,
+                 struct syn_buf *value_out, struct kv_meta_entry *meta_out)
 {
     MDB_txn *txn = NULL;
     int rc = kv_read_begin(kv, &txn);
@@ -35,8 +36,16 @@ int kv_get(struct kv_store *kv, struct kv_bytes key, uint64_t now_ms, struct syn
         syn_buf_reset(value_out);
         rc = syn_buf_append(value_out, slot.value, slot.value_size);
     }
+    if (rc == 0 && meta_out != NULL) {
+        *meta_out = slot.meta;
+    }
     kv_read_end(kv, txn);
     return rc;
+}
+
+int kv_get(struct kv_store *kv, struct kv_bytes key, uint64_t now_ms, struct syn_buf *value_out)
+{
+    return kv_get_entry(kv, key, now_ms, value_out, NULL);
 }
 
 /* Looks up keys into kv->views (data NULL: absent), in one transaction left open for the
@@ -314,8 +323,8 @@ int kv_digest(struct kv_store *kv, uint64_t *digest_out)
         return rc;
     }
     uint64_t h = 0xcbf29ce484222325ull;
-    MDB_dbi dbis[3] = {kv->dbi_meta, kv->dbi_data, kv->dbi_expires};
-    for (int i = 0; rc == 0 && i < 3; i++) {
+    MDB_dbi dbis[4] = {kv->dbi_meta, kv->dbi_data, kv->dbi_expires, kv->dbi_order};
+    for (int i = 0; rc == 0 && i < 4; i++) {
         rc = digest_db(kv, txn, dbis[i], &h);
     }
     kv_read_end(kv, txn);

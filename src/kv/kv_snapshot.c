@@ -163,7 +163,7 @@ static int check_snapshot(const char *path, struct kv_meta *meta_out, char *errm
     if (rc != 0) {
         return restore_fail(errmsg, SYN_ENOMEM, "create an LMDB environment");
     }
-    rc = mdb_env_set_maxdbs(env, 3);
+    rc = mdb_env_set_maxdbs(env, KV_DBS_MAX);
     rc = rc == 0 ? check_copy(env, path, meta_out, errmsg) : SYN_EIO;
     mdb_env_close(env);
     return rc;

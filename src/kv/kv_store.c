@@ -191,7 +191,8 @@ int kv_meta_load(MDB_txn *txn, MDB_dbi dbi, struct kv_meta *meta, const char **w
     *meta = (struct kv_meta){.applied_index = syn_get_u64le(p),
                              .applied_term = syn_get_u64le(p + 8),
                              .key_count = syn_get_u64le(p + 16),
-                             .clock_ms = syn_get_u64le(p + 24)};
+                             .clock_ms = syn_get_u64le(p + 24),
+                             .del_index = syn_get_u64le(p + 32)};
     return 0;
 }
 
@@ -202,6 +203,7 @@ int kv_meta_store(struct kv_store *kv, MDB_txn *txn, const struct kv_meta *meta)
     syn_put_u64le(state + 8, meta->applied_term);
     syn_put_u64le(state + 16, meta->key_count);
     syn_put_u64le(state + 24, meta->clock_ms);
+    syn_put_u64le(state + 32, meta->del_index);
     MDB_val k = {.mv_size = 5, .mv_data = "state"};
     MDB_val v = {.mv_size = sizeof(state), .mv_data = state};
     int rc = mdb_put(txn, kv->dbi_meta, &k, &v, 0);
@@ -217,6 +219,18 @@ uint64_t kv_clock(const struct kv_store *kv, uint64_t now_ms)
 {
     uint64_t clock = kv_meta_now(kv)->clock_ms;
     return now_ms > clock ? now_ms : clock;
+}
+
+uint64_t kv_absent_index(const struct kv_store *kv)
+{
+    uint64_t index = kv_meta_now(kv)->del_index;
+    return index > 0 ? index : 1;
+}
+
+void kv_set_change_cb(struct kv_store *kv, kv_change_cb cb, void *ctx)
+{
+    kv->change_cb = cb;
+    kv->change_ctx = ctx;
 }
 
 uint64_t kv_applied_index(const struct kv_store *kv)
@@ -246,6 +260,7 @@ static int create_dbs(struct kv_store *kv)
     if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &kv->dbi_meta)) != 0 ||
         (rc = mdb_dbi_open(txn, "data", MDB_CREATE, &kv->dbi_data)) != 0 ||
         (rc = mdb_dbi_open(txn, "expires", MDB_CREATE, &kv->dbi_expires)) != 0 ||
+        (rc = mdb_dbi_open(txn, "order", MDB_CREATE, &kv->dbi_order)) != 0 ||
         (rc = mdb_put(txn, kv->dbi_meta, &k, &v, 0)) != 0) {
         mdb_txn_abort(txn);
         return kv_mdb_fail(kv, rc, "create the databases");
@@ -276,6 +291,9 @@ static int open_dbs(struct kv_store *kv)
     }
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "expires", 0, &kv->dbi_expires);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "order", 0, &kv->dbi_order);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -328,7 +346,7 @@ static int open_env(struct kv_store *kv, const struct kv_options *o)
     if ((rc = mdb_env_create(&kv->env)) != 0) {
         return kv_mdb_fail(kv, rc, "create an LMDB environment");
     }
-    if ((rc = mdb_env_set_maxdbs(kv->env, 3)) != 0 ||
+    if ((rc = mdb_env_set_maxdbs(kv->env, KV_DBS_MAX)) != 0 ||
         (rc = mdb_env_set_mapsize(kv->env, (size_t)o->map_size)) != 0 ||
         (rc = mdb_env_open(kv->env, kv->dir, KV_ENV_FLAGS | (o->write_map ? MDB_WRITEMAP : 0),
                            0600)) != 0) {
@@ -353,6 +371,7 @@ static void kv_free(struct kv_store *kv)
         close(kv->owner_fd); /* drops the flock */
     }
     kv_result_free(&kv->spare);
+    syn_buf_free(&kv->scratch_key);
     free(kv->dir);
     free(kv);
 }
@@ -395,6 +414,7 @@ int kv_open(const char *dir, const struct kv_options *opts, struct kv_store **ou
     kv->owner_fd = -1;
     kv->map_size_max = o.map_size_max;
     kv_result_init(&kv->spare);
+    syn_buf_init(&kv->scratch_key, SYN_KEY_SIZE_MAX);
     char probe[KV_PATH_SIZE_MAX];
     kv->dir = strdup(dir);
     if (kv->dir == NULL) {

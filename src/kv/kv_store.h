@@ -43,6 +43,18 @@
 
 struct kv_store;
 
+/* What the store keeps beside each value (Consul's KV fields). */
+struct kv_meta_entry {
+    uint64_t create_index; /* the entry that created the key (since its last deletion) */
+    uint64_t modify_index; /* the entry that last wrote it */
+    uint64_t user_flags;   /* opaque to synod: Consul's ?flags= (0 after a RESP write) */
+};
+
+/* A key was written (removed: false) or removed by the entry at index, in an open batch;
+ * key is borrowed for the call. Called for every key a command changes, in order. The data
+ * is readable once the batch commits. */
+typedef void (*kv_change_cb)(void *ctx, struct kv_bytes key, bool removed, uint64_t index);
+
 struct kv_options {
     uint64_t map_size;     /* LMDB map size at open, bytes; 0: KV_MAP_SIZE_DEFAULT */
     uint64_t map_size_max; /* kv_apply_begin() doubles the map when it is half used, up to
@@ -63,6 +75,8 @@ int kv_open(const char *dir, const struct kv_options *opts, struct kv_store **ou
 int kv_close(struct kv_store *kv);
 /* A sentence about the last error. */
 const char *kv_errmsg(const struct kv_store *kv);
+/* Sets (cb NULL: clears) the one observer of changes (blocking queries). */
+void kv_set_change_cb(struct kv_store *kv, kv_change_cb cb, void *ctx);
 
 /* ---- Applying committed entries ------------------------------------------------------ */
 
@@ -102,6 +116,25 @@ int kv_sync(struct kv_store *kv);
 /* Copies key's value into value_out (reset first). 0, SYN_ENOENT (absent or expired),
  * SYN_ENOMEM, SYN_EIO, SYN_ECORRUPT. */
 int kv_get(struct kv_store *kv, struct kv_bytes key, uint64_t now_ms, struct syn_buf *value_out);
+/* Like kv_get(), and the key's meta. */
+int kv_get_entry(struct kv_store *kv, struct kv_bytes key, uint64_t now_ms,
+                 struct syn_buf *value_out, struct kv_meta_entry *meta_out);
+
+/* key and value: borrowed for the call; value is NULL when listing keys only. Return 0 to go
+ * on, anything else stops the listing and is returned by kv_list(). */
+typedef int (*kv_entry_cb)(void *ctx, struct kv_bytes key, const uint8_t *value,
+                           size_t value_size, const struct kv_meta_entry *meta);
+/* Calls cb for every live key that starts with prefix, in byte order (keys longer than
+ * KV_ORDER_PREFIX_MAX bytes sort by their first 498 bytes), from one consistent view.
+ * with_values: pass values too. *index_out (may be NULL): the index of that view for
+ * blocking queries: the highest modify index listed, or the last removal of any key if
+ * higher (a removal under the prefix must move it; one elsewhere may), at least 1.
+ * 0, cb's non-zero return, SYN_ENOMEM, SYN_EIO, SYN_ECORRUPT. */
+int kv_list(struct kv_store *kv, struct kv_bytes prefix, bool with_values, uint64_t now_ms,
+            kv_entry_cb cb, void *ctx, uint64_t *index_out);
+/* The index a read of absent keys reports: the last removal of any key, at least 1. */
+uint64_t kv_absent_index(const struct kv_store *kv);
+
 /* Counts the keys present (a key named twice counts twice, as in Redis). */
 int kv_exists(struct kv_store *kv, const struct kv_bytes *keys, uint32_t key_count, uint64_t now_ms,
               uint32_t *count_out);

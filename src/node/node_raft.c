@@ -100,6 +100,10 @@ static int install_snapshot(struct node *n, const struct raft_snapshot_meta *met
         LOG_ERROR("node", "installing snapshot %llu: %s", (unsigned long long)meta->index, err);
         return rc;
     }
+    node_watch_attach(n);
+    if (n->watch_cb != NULL) {
+        n->watch_cb(n->watch_ctx, (struct kv_bytes){0}, true, meta->index); /* everything */
+    }
     n->snapshot_index = meta->index;
     snprintf(n->snapshot_path, sizeof(n->snapshot_path), "%s", path);
     LOG_INFO("node", "installed the leader's snapshot at index %llu (%llu bytes)",
@@ -325,6 +329,9 @@ void node_on_raft_message(void *ctx, const struct raft_message *msg)
         return;
     }
     int rc = raft_step(n->raft, msg);
+    if (rc == 0 && msg->from == raft_leader(n->raft)) {
+        n->leader_heard_ms = uv_now(n->loop);
+    }
     if (rc == SYN_EBADMSG || rc == SYN_EPROTO) {
         LOG_WARN("raft", "%s from %llx refused: %s", raft_msg_type_name(msg->type),
                  (unsigned long long)msg->from, raft_errmsg(n->raft));

@@ -62,6 +62,11 @@ static void svc_info(void *impl, struct service_info *info)
     info->last_index = st.last_index;
     info->snapshot_index = st.snapshot_index;
     info->serving = n->failed == 0 && !n->stopping;
+    info->known_leader = st.leader != 0;
+    if (st.role != RAFT_LEADER) {
+        uint64_t heard = n->leader_heard_ms != 0 ? n->leader_heard_ms : n->start_ms;
+        info->last_contact_ms = uv_now(n->loop) - heard;
+    }
     for (uint32_t i = 0; i < st.conf.member_count; i++) {
         struct service_member *m = &info->members[info->member_count++];
         member_info(n, &st, &st.conf.members[i], m);
@@ -109,6 +114,23 @@ static int svc_transfer_leader(void *impl, const char *name, char *msg, size_t m
     return rc;
 }
 
+/* The store may be replaced (a snapshot installed): the node keeps the observer and hands
+ * it to each store it opens (node_watch_attach). */
+static void svc_watch(void *impl, kv_change_cb cb, void *ctx)
+{
+    struct node *n = impl;
+    n->watch_cb = cb;
+    n->watch_ctx = ctx;
+    node_watch_attach(n);
+}
+
+void node_watch_attach(struct node *n)
+{
+    if (n->kv != NULL) {
+        kv_set_change_cb(n->kv, n->watch_cb, n->watch_ctx);
+    }
+}
+
 static const struct service_ops node_service_ops = {
     .write = svc_write,
     .read = svc_read,
@@ -117,6 +139,7 @@ static const struct service_ops node_service_ops = {
     .info = svc_info,
     .member_change = svc_member_change,
     .transfer_leader = svc_transfer_leader,
+    .watch = svc_watch,
 };
 
 void node_service_init(struct node *n)

@@ -34,6 +34,9 @@ static int reencode(const struct kv_cmd *cmd, struct syn_buf *out)
         return kv_cmd_encode_set(out, cmd);
     case KV_OP_INCRBY:
         return kv_cmd_encode_incrby(out, cmd->now_ms, cmd->key, cmd->delta);
+    case KV_OP_PUT:
+    case KV_OP_DELETE:
+        return kv_cmd_encode_consul(out, cmd);
     default: {
         struct kv_bytes *items = calloc(cmd->item_count, sizeof(*items));
         size_t offset = 0;
@@ -121,6 +124,29 @@ static void test_other_round_trips(void **state)
         }
         assert_int_equal(offset, out.items_size);
     }
+    /* Consul's PUT and DELETE */
+    struct kv_cmd put = {.op = KV_OP_PUT, .now_ms = 5, .cond = KV_COND_CAS, .cas_index = 0,
+                         .user_flags = UINT64_MAX, .key = str("web/a"), .value = str("v")};
+    syn_buf_reset(&b);
+    assert_int_equal(kv_cmd_encode_consul(&b, &put), 0);
+    assert_int_equal(kv_cmd_decode(b.data, b.len, &out), 0);
+    assert_int_equal(out.op, KV_OP_PUT);
+    assert_int_equal(out.cond, KV_COND_CAS);
+    assert_true(out.user_flags == UINT64_MAX);
+    assert_true(bytes_eq(out.key, str("web/a")) && bytes_eq(out.value, str("v")));
+    struct kv_cmd del = {.op = KV_OP_DELETE, .now_ms = 5, .recurse = true, .key = str("web/")};
+    syn_buf_reset(&b);
+    assert_int_equal(kv_cmd_encode_consul(&b, &del), 0);
+    assert_int_equal(kv_cmd_decode(b.data, b.len, &out), 0);
+    assert_true(out.op == KV_OP_DELETE && out.recurse && out.cond == KV_COND_NONE);
+    assert_true(bytes_eq(out.key, str("web/")));
+    /* recurse with CAS, a value on a DELETE, CAS on a SET: refused */
+    del.cond = KV_COND_CAS;
+    assert_int_equal(kv_cmd_encode_consul(&b, &del), SYN_EINVAL);
+    del = (struct kv_cmd){.op = KV_OP_DELETE, .key = str("k"), .value = str("v")};
+    assert_int_equal(kv_cmd_encode_consul(&b, &del), SYN_EINVAL);
+    struct kv_cmd set = {.cond = KV_COND_CAS, .key = str("k")};
+    assert_int_equal(kv_cmd_encode_set(&b, &set), SYN_EINVAL);
     syn_buf_free(&b);
 }
 
@@ -237,7 +263,17 @@ static void test_decode_mutations(void **state)
     uint32_t accepted = 0;
     for (int round = 0; round < 20000; round++) {
         syn_buf_reset(&valid);
-        switch (round % 4) {
+        switch (round % 5) {
+        case 4: {
+            struct kv_cmd c = {.op = round % 2 ? KV_OP_PUT : KV_OP_DELETE,
+                               .cond = round % 3 ? KV_COND_CAS : KV_COND_NONE,
+                               .cas_index = (uint64_t)round,
+                               .key = str("web/x")};
+            c.value = c.op == KV_OP_PUT ? str("val") : (struct kv_bytes){0};
+            c.recurse = c.op == KV_OP_DELETE && c.cond == KV_COND_NONE;
+            assert_int_equal(kv_cmd_encode_consul(&valid, &c), 0);
+            break;
+        }
         case 0: {
             struct kv_cmd set = {
                 .cond = (uint8_t)(round / 4 % 4), .key = str("k"), .value = str("vv")};
