@@ -36,6 +36,8 @@ const char node_config_usage[] =
     "  --heartbeat-ticks N     leader heartbeat interval (default 3)\n"
     "  --snapshot-entries N    snapshot after N applied entries (default 100000)\n"
     "  --snapshot-trailing N   entries kept after a snapshot for slow followers (default 10000)\n"
+    "  --snapshot-log-bytes N  ... or once the log in memory holds N bytes of entries\n"
+    "                          (default 16777216: 16 MiB)\n"
     "  --request-timeout-ms N  a client request that cannot commit gets -TIMEOUT (default 5000)\n"
     "  --no-fsync              do not fsync the log (unsafe: benchmarks only)\n"
     "  --log-level LEVEL       debug, info, warn or error (default info)\n"
@@ -51,6 +53,7 @@ void node_config_defaults(struct node_config *cfg)
     cfg->heartbeat_ticks = 3;
     cfg->snapshot_entries = 100000;
     cfg->snapshot_trailing = 10000;
+    cfg->snapshot_log_bytes = 16u << 20;
     cfg->request_timeout_ms = 5000;
     cfg->fsync = true;
     cfg->log_level = SYN_LOG_INFO;
@@ -247,6 +250,9 @@ static int set_option(struct node_config *cfg, const char *flag, const char *val
     }
     if (strcmp(flag, "snapshot-entries") == 0) {
         return set_u64(&cfg->snapshot_entries, flag, value, 1, UINT64_MAX, err, err_size);
+    }
+    if (strcmp(flag, "snapshot-log-bytes") == 0) {
+        return set_u64(&cfg->snapshot_log_bytes, flag, value, 1, UINT64_MAX, err, err_size);
     }
     if (strcmp(flag, "snapshot-trailing") == 0) {
         return set_u64(&cfg->snapshot_trailing, flag, value, 0, UINT64_MAX, err, err_size);

@@ -38,6 +38,7 @@ struct node_config {
     uint32_t heartbeat_ticks;
     uint64_t snapshot_entries; /* take a snapshot after this many entries applied since the last */
     uint64_t snapshot_trailing; /* entries kept in the log after a snapshot, for slow followers */
+    uint64_t snapshot_log_bytes; /* ... or snapshot once the log in memory holds this much */
     uint32_t request_timeout_ms; /* a client write or read that cannot finish: -TIMEOUT */
     bool fsync;              /* false only for benchmarks that say so */
     int log_level;           /* enum syn_log_level */

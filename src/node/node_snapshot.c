@@ -11,6 +11,10 @@
  * The loop never blocks on any of it. */
 #include "node/node_internal.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +88,9 @@ static void save_done(uv_work_t *req, int status)
                  raft_errmsg(n->raft));
     }
     n->snapshot_index = n->snap_meta.index;
+#ifdef __GLIBC__
+    malloc_trim(0); /* the compacted entries' memory goes back to the system, not the heap */
+#endif
     const char *path = wal_snapshot_path(n->wal);
     snprintf(n->snapshot_path, sizeof(n->snapshot_path), "%s", path == NULL ? "" : path);
     LOG_INFO("node", "snapshot at index %llu (%llu bytes); log compacted",
@@ -132,6 +139,16 @@ static void copy_done(uv_work_t *req, int status)
     }
 }
 
+/* The log in memory past its byte budget, with entries a snapshot would free (more than
+ * the trailing ones): memory stays bounded whatever the size of the values. */
+static bool log_too_big(struct node *n, uint64_t applied)
+{
+    struct raft_status st;
+    raft_status(n->raft, &st);
+    return st.log_bytes >= n->cfg.snapshot_log_bytes &&
+           applied > n->snapshot_index + n->cfg.snapshot_trailing;
+}
+
 void node_snapshot_maybe(struct node *n)
 {
     if (n->snap_busy || n->failed != 0 || n->stopping) {
@@ -141,7 +158,7 @@ void node_snapshot_maybe(struct node *n)
         return; /* that persist replaces the store the copy would read */
     }
     uint64_t applied = raft_applied_index(n->raft);
-    if (applied < n->snapshot_index + n->cfg.snapshot_entries) {
+    if (applied < n->snapshot_index + n->cfg.snapshot_entries && !log_too_big(n, applied)) {
         return;
     }
     n->snap_busy = true;

@@ -95,6 +95,25 @@ static int log_grow(struct raft_log *log)
     return 0;
 }
 
+/* After a compaction: an array four times larger than what it holds is given back, so a
+ * burst of writes does not keep its memory for the life of the process. Best effort. */
+static void log_shrink(struct raft_log *log)
+{
+    if (log->cap <= 1024 || log->count * 4 > log->cap) {
+        return;
+    }
+    if (log->start > 0) {
+        memmove(log->entries, log->entries + log->start, log->count * sizeof(*log->entries));
+        log->start = 0;
+    }
+    uint64_t cap = log->count * 2 > 1024 ? log->count * 2 : 1024;
+    struct raft_entry *entries = realloc(log->entries, cap * sizeof(*entries));
+    if (entries != NULL) {
+        log->entries = entries;
+        log->cap = cap;
+    }
+}
+
 int raft_log_append(struct raft_log *log, const struct raft_entry *e)
 {
     ASSERT(e->index == raft_log_last_index(log) + 1);
@@ -117,6 +136,7 @@ int raft_log_append(struct raft_log *log, const struct raft_entry *e)
     copy.data = copy.buf == NULL ? NULL : copy.buf->bytes;
     log->entries[log->start + log->count] = copy;
     log->count++;
+    log->bytes += copy.data_size;
     return 0;
 }
 
@@ -125,6 +145,8 @@ void raft_log_truncate(struct raft_log *log, uint64_t index)
     ASSERT(index > log->offset);
     while (raft_log_last_index(log) >= index) {
         struct raft_entry *e = &log->entries[log->start + log->count - 1];
+        ASSERT(log->bytes >= e->data_size);
+        log->bytes -= e->data_size;
         raft_buf_unref(e->buf);
         log->count--;
     }
@@ -139,7 +161,10 @@ void raft_log_compact(struct raft_log *log, uint64_t index, uint64_t term)
     ASSERT(raft_log_term(log, index) == term);
     uint64_t drop = index - log->offset;
     for (uint64_t i = 0; i < drop; i++) {
-        raft_buf_unref(log->entries[log->start + i].buf);
+        const struct raft_entry *e = &log->entries[log->start + i];
+        ASSERT(log->bytes >= e->data_size);
+        log->bytes -= e->data_size;
+        raft_buf_unref(e->buf);
     }
     log->start += drop;
     log->count -= drop;
@@ -148,6 +173,7 @@ void raft_log_compact(struct raft_log *log, uint64_t index, uint64_t term)
     if (log->count == 0) {
         log->start = 0;
     }
+    log_shrink(log);
 }
 
 void raft_log_reset(struct raft_log *log, uint64_t index, uint64_t term)

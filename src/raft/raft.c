@@ -447,6 +447,7 @@ void raft_status(const struct raft *r, struct raft_status *st)
     st->stable_index = r->stable;
     st->snapshot_index = r->snapshot.index;
     st->snapshot_term = r->snapshot.term;
+    st->log_bytes = r->log.bytes;
     st->transfer_target = r->transferee;
     st->conf = r->conf;
     st->conf_index = r->conf_index;

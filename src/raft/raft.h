@@ -392,6 +392,7 @@ struct raft_status {
     uint64_t stable_index;   /* last index known durable */
     uint64_t snapshot_index;
     uint64_t snapshot_term;
+    uint64_t log_bytes;      /* payload bytes of the entries held in memory */
     raft_id transfer_target; /* 0 when none */
     struct raft_conf conf;   /* the latest configuration in the log */
     uint64_t conf_index;

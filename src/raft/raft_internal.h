@@ -38,6 +38,7 @@ struct raft_log {
     uint64_t count;
     uint64_t offset;
     uint64_t offset_term;
+    uint64_t bytes; /* payload bytes of the entries held */
 };
 
 void raft_log_init(struct raft_log *log, uint64_t offset, uint64_t offset_term);
