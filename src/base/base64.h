@@ -18,4 +18,10 @@ static inline size_t syn_base64_size(size_t size)
  * then as it was). */
 int syn_base64_append(struct syn_buf *out, const uint8_t *data, size_t size);
 
+/* Appends the decoding of text[0 .. size) (the standard alphabet, padded, as Consul writes
+ * values) to out. 0; SYN_EBADMSG (a byte outside the alphabet, padding other than at the
+ * end, a size not a multiple of 4, or unused bits that are not zero: RFC 4648 3.5);
+ * SYN_ENOMEM or SYN_ETOOBIG. On failure out is as it was. */
+int syn_base64_decode(struct syn_buf *out, const uint8_t *text, size_t size);
+
 #endif
