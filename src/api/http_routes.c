@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/http_operator.h"
 #include "api/http_server_internal.h"
 #include "api/json.h"
 #include "base/assert.h"
@@ -93,6 +94,15 @@ static const struct http_route routes[] = {
     {"/v1/health", GET_HEAD, route_health},
     {"/v1/status/leader", GET_HEAD, route_status_leader},
     {"/v1/status/peers", GET_HEAD, route_status_peers},
+    {"/v1/synod/status", GET_HEAD, http_operator_status},
+    {"/v1/synod/members/",
+     HTTP_METHOD_BIT(HTTP_PUT) | HTTP_METHOD_BIT(HTTP_POST) | HTTP_METHOD_BIT(HTTP_DELETE),
+     http_operator_members},
+    {"/v1/synod/leader/transfer", HTTP_METHOD_BIT(HTTP_POST), http_operator_transfer},
+    {"/v1/operator/raft/configuration", GET_HEAD, http_operator_raft_configuration},
+    {"/v1/operator/raft/transfer-leader", HTTP_METHOD_BIT(HTTP_POST),
+     http_operator_consul_transfer},
+    {"/metrics", GET_HEAD, http_operator_metrics},
     {"/v1/kv/", GET_HEAD | HTTP_METHOD_BIT(HTTP_PUT) | HTTP_METHOD_BIT(HTTP_DELETE), http_kv_route},
 };
 

@@ -5,24 +5,14 @@
  *   SYNOD REMOVE NAME                  remove a member (the leader too)
  *   SYNOD TRANSFER NAME                hand leadership to a voter
  * Leader only: a follower replies "-NOTLEADER <leader name>" so the caller asks there.
- * "+OK ..." means the change is in the leader's log; INFO raft shows when it committed. */
+ * "+OK ..." means the change is in the leader's log; INFO raft shows when it committed. The
+ * checks of names and addresses are api_admin's, shared with the HTTP API. */
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_admin.h"
 #include "api/resp_server_internal.h"
 #include "base/err.h"
-
-#define SYNOD_NAME_MAX 31u
-
-static bool arg_text(const struct resp_arg *a, char *out, size_t size)
-{
-    if (a->size == 0 || a->size >= size || memchr(a->data, '\0', a->size) != NULL) {
-        return false;
-    }
-    memcpy(out, a->data, a->size);
-    out[a->size] = '\0';
-    return true;
-}
 
 static void reply(struct resp_call *call, int rc, const char *msg)
 {
@@ -34,7 +24,8 @@ static void reply(struct resp_call *call, int rc, const char *msg)
     if (rc == SYN_ENOTLEADER) {
         struct service_info info;
         service_info(svc, &info);
-        resp_out_error(&call->out, "NOTLEADER", "%s", info.leader_name[0] ? info.leader_name : "unknown");
+        resp_out_error(&call->out, "NOTLEADER", "%s",
+                       info.leader_name[0] ? info.leader_name : "unknown");
         return;
     }
     resp_out_error(&call->out, "ERR", "%s (%s)", msg, syn_errname(rc));
@@ -42,37 +33,29 @@ static void reply(struct resp_call *call, int rc, const char *msg)
 
 void resp_cmd_synod(struct resp_call *call)
 {
-    struct service *svc = call->srv->svc;
-    if (svc->ops->member_change == NULL || svc->ops->transfer_leader == NULL) {
-        resp_out_error(&call->out, "ERR", "membership changes are not supported here");
-        return;
-    }
     static const struct {
         const char *word;
-        int op; /* enum raft_conf_op, or 0 for TRANSFER */
-        uint32_t argc;
+        enum api_admin_op op;
     } subs[] = {
-        {"add-learner", RAFT_CONF_ADD_LEARNER, 4}, {"add-voter", RAFT_CONF_ADD_VOTER, 4},
-        {"promote", RAFT_CONF_PROMOTE, 3},         {"remove", RAFT_CONF_REMOVE, 3},
-        {"transfer", 0, 3},
+        {"add-learner", API_ADMIN_ADD_LEARNER}, {"add-voter", API_ADMIN_ADD_VOTER},
+        {"promote", API_ADMIN_PROMOTE},         {"remove", API_ADMIN_REMOVE},
+        {"transfer", API_ADMIN_TRANSFER},
     };
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (!resp_arg_is(&call->args[1], subs[i].word)) {
             continue;
         }
-        char name[SYNOD_NAME_MAX + 1];
-        char addr[SYN_MEMBER_ADDR_SIZE_MAX + 1];
-        if (call->argc != subs[i].argc || !arg_text(&call->args[2], name, sizeof(name)) ||
-            (subs[i].argc == 4 && !arg_text(&call->args[3], addr, sizeof(addr)))) {
+        bool with_addr = api_admin_takes_addr(subs[i].op);
+        if (call->argc != (with_addr ? 4u : 3u)) {
             resp_out_error(&call->out, "ERR", "usage: SYNOD %s NAME%s", subs[i].word,
-                           subs[i].argc == 4 ? " HOST:PORT" : "");
+                           with_addr ? " HOST:PORT" : "");
             return;
         }
-        char msg[256] = "";
-        int rc = subs[i].op == 0
-                     ? svc->ops->transfer_leader(svc->impl, name, msg, sizeof(msg))
-                     : svc->ops->member_change(svc->impl, (enum raft_conf_op)subs[i].op, name,
-                                               subs[i].argc == 4 ? addr : NULL, msg, sizeof(msg));
+        const struct resp_arg *addr = with_addr ? &call->args[3] : NULL;
+        char msg[256];
+        int rc = api_admin_run(call->srv->svc, subs[i].op, call->args[2].data, call->args[2].size,
+                               addr != NULL ? addr->data : NULL, addr != NULL ? addr->size : 0, msg,
+                               sizeof(msg));
         reply(call, rc, msg);
         return;
     }
