@@ -15,6 +15,10 @@ static void main_usage(FILE *out)
             "  agent      run a node (synod agent --help)\n"
             "  sim        run the deterministic cluster simulator (synod sim --help)\n"
             "  lincheck   check a recorded history for linearizability (synod lincheck --help)\n"
+            "  kv         get, put, delete and list keys (synod kv --help)\n"
+            "  status     the cluster as a node sees it: role, term, indexes, members, lag\n"
+            "  members    list, add, promote and remove members (synod members --help)\n"
+            "  leader     hand leadership to another voter (synod leader --help)\n"
             "  version    print the version\n"
             "  help       print this help\n",
             SYN_VERSION);
@@ -43,6 +47,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lincheck") == 0) {
         return lincheck_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "kv") == 0) {
+        return kv_cli_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "status") == 0) {
+        return status_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "members") == 0) {
+        return members_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "leader") == 0) {
+        return leader_cmd_main(argv[0], argc - 2, argv + 2);
     }
     fprintf(stderr, "synod: unknown command '%s' (try synod --help)\n", cmd);
     return 2;

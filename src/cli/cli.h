@@ -15,4 +15,15 @@ int agent_cmd_main(const char *prog, int argc, char **argv);
  * 1 a violation, 2 undecided within the bounds, bad input or usage. */
 int lincheck_cmd_main(const char *prog, int argc, char **argv);
 
+/* The client commands: they talk to nodes over HTTP (docs/api.md). 0 done, 1 failed (not
+ * found, refused, no node answered), 2 usage. */
+/* `synod kv get|put|del|list`: Consul's KV API. */
+int kv_cli_main(const char *prog, int argc, char **argv);
+/* `synod status`: the cluster as one node sees it, with the leader's match indexes. */
+int status_cmd_main(const char *prog, int argc, char **argv);
+/* `synod members [list|add|promote|remove]`. */
+int members_cmd_main(const char *prog, int argc, char **argv);
+/* `synod leader transfer [NAME]`. */
+int leader_cmd_main(const char *prog, int argc, char **argv);
+
 #endif
