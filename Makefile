@@ -22,7 +22,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-align -Wstrict-pro
 CFLAGS ?= $(OPT)
 ALL_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
               $(SANFLAGS) $(EXTRA_CFLAGS) -Isrc -MMD -MP
-LDLIBS := -lm -llmdb -luv
+LDLIBS := -lm -llmdb -luv -ljansson
 TEST_LDLIBS := -lcmocka
 
 SRCS := $(shell find src -name '*.c' | sort)

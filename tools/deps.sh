@@ -14,6 +14,7 @@ check_cmd python3 python3
 check_header cmocka.h libcmocka-dev
 check_header uv.h libuv1-dev
 check_header lmdb.h liblmdb-dev
+check_header jansson.h libjansson-dev
 check_cmd redis-cli redis-tools
 check_cmd ip iproute2 # network namespaces for tests/cluster/partition.sh
 check_cmd curl curl

@@ -53,6 +53,28 @@ static bool wait_parse(struct http_slice v, uint64_t *ms_out)
     return scale != 0;
 }
 
+bool http_kv_parse_common(struct http_exchange *ex, struct http_kv_query *q)
+{
+    struct http_slice query = ex->req->query;
+    q->stale = http_query_has(query, "stale");
+    bool bad = false;
+    q->has_index = query_u64(query, "index", &q->index, &bad);
+    if (bad) {
+        http_respond_error(ex, 400, "?index takes a non-negative integer");
+        return false;
+    }
+    q->wait_ms = HTTP_KV_WAIT_MS_DEFAULT;
+    struct http_slice v;
+    if (http_query_find(query, "wait", &v) && !wait_parse(v, &q->wait_ms)) {
+        http_respond_error(ex, 400, "?wait takes a duration such as 10s, 500ms or 5m");
+        return false;
+    }
+    if (q->wait_ms > HTTP_KV_WAIT_MS_MAX) {
+        q->wait_ms = HTTP_KV_WAIT_MS_MAX;
+    }
+    return true;
+}
+
 /* Fills q from ex's path and query; answers and returns false when they are malformed. */
 static bool request_parse(struct http_exchange *ex, struct http_kv_query *q)
 {
@@ -71,7 +93,6 @@ static bool request_parse(struct http_exchange *ex, struct http_kv_query *q)
     q->raw = http_query_has(query, "raw");
     q->recurse = http_query_has(query, "recurse");
     q->keys = http_query_has(query, "keys");
-    q->stale = http_query_has(query, "stale");
     struct http_slice v;
     if (http_query_find(query, "separator", &v)) {
         syn_buf_init(&q->separator, SYN_KEY_SIZE_MAX);
@@ -81,20 +102,14 @@ static bool request_parse(struct http_exchange *ex, struct http_kv_query *q)
         }
     }
     bool bad = false;
-    q->has_index = query_u64(query, "index", &q->index, &bad);
     q->has_cas = query_u64(query, "cas", &q->cas, &bad);
     query_u64(query, "flags", &q->flags, &bad);
     if (bad) {
-        http_respond_error(ex, 400, "?index, ?cas and ?flags take a non-negative integer");
+        http_respond_error(ex, 400, "?cas and ?flags take a non-negative integer");
         return false;
     }
-    q->wait_ms = HTTP_KV_WAIT_MS_DEFAULT;
-    if (http_query_find(query, "wait", &v) && !wait_parse(v, &q->wait_ms)) {
-        http_respond_error(ex, 400, "?wait takes a duration such as 10s, 500ms or 5m");
+    if (!http_kv_parse_common(ex, q)) {
         return false;
-    }
-    if (q->wait_ms > HTTP_KV_WAIT_MS_MAX) {
-        q->wait_ms = HTTP_KV_WAIT_MS_MAX;
     }
     if (http_query_has(query, "acquire") || http_query_has(query, "release")) {
         http_respond_error(ex, 400, "sessions (?acquire, ?release) are not supported");
@@ -117,7 +132,7 @@ static struct kv_bytes query_key(const struct http_kv_query *q)
 /* ---- Answers ------------------------------------------------------------------------- */
 
 /* A service error as HTTP: which status, and what the client should know. */
-static void respond_status(struct http_exchange *ex, int status)
+void http_kv_respond_status(struct http_exchange *ex, int status)
 {
     switch (status) {
     case SYN_ETIMEDOUT:
@@ -154,7 +169,7 @@ static void respond_status(struct http_exchange *ex, int status)
 }
 
 /* X-Consul-Index and, for reads, how current this node is. */
-static void read_headers(struct http_exchange *ex, uint64_t index, char *out, size_t size)
+void http_kv_read_headers(struct http_exchange *ex, uint64_t index, char *out, size_t size)
 {
     struct service_info *info = &ex->srv->info;
     service_info(ex->srv->svc, info);
@@ -264,6 +279,9 @@ int http_kv_evaluate(struct http_server *srv, const struct http_kv_query *q,
     struct syn_buf *body = &srv->body;
     syn_buf_reset(body);
     *out = (struct http_kv_result){.status = 200};
+    if (q->registry) {
+        return http_reg_evaluate(srv, q, out);
+    }
     if (!q->recurse && !q->keys) {
         struct kv_meta_entry meta;
         int rc = kv_get_entry(kv, query_key(q), now, &srv->value, &meta);
@@ -314,7 +332,7 @@ void http_kv_answer(struct http_exchange *ex, const struct http_kv_query *q)
         return;
     }
     char headers[256];
-    read_headers(ex, res.index, headers, sizeof(headers));
+    http_kv_read_headers(ex, res.index, headers, sizeof(headers));
     struct syn_buf *body = &ex->srv->body;
     if (res.status == 404) {
         http_respond(ex, 404, NULL, "", 0, headers);
@@ -355,7 +373,7 @@ static void on_read(void *ctx, int status)
     struct api_conn *conn = &ex->conn->base;
     free(p);
     if (status != 0) {
-        respond_status(ex, status);
+        http_kv_respond_status(ex, status);
         http_kv_query_free(q);
         free(q);
     } else {
@@ -364,7 +382,7 @@ static void on_read(void *ctx, int status)
     api_conn_release(conn);
 }
 
-static void read_start(struct http_exchange *ex, struct http_kv_query *q)
+void http_kv_read(struct http_exchange *ex, struct http_kv_query *q)
 {
     if (q->stale) {
         read_ready(ex, q);
@@ -374,7 +392,7 @@ static void read_start(struct http_exchange *ex, struct http_kv_query *q)
     int rc = p == NULL ? SYN_ENOMEM : service_read(ex->srv->svc, on_read, p);
     if (rc != 0) {
         free(p);
-        respond_status(ex, rc);
+        http_kv_respond_status(ex, rc);
         http_kv_query_free(q);
         free(q);
         return;
@@ -390,15 +408,38 @@ static void on_write(void *ctx, int status, const struct kv_result *result)
     struct http_exchange *ex = ctx;
     struct api_conn *conn = &ex->conn->base;
     if (status != 0) {
-        respond_status(ex, status);
+        http_kv_respond_status(ex, status);
     } else if (result->kind != KV_RESULT_INTEGER) {
         http_respond_error(ex, 500, "the write failed: %.*s", (int)result->data.len,
                            (const char *)result->data.data);
-    } else {
+    } else if (ex->answer == HTTP_ANSWER_BOOL) {
         const char *text = result->integer == 1 ? "true" : "false";
         http_respond(ex, 200, "application/json", text, strlen(text), NULL);
+    } else if (result->integer == 0) {
+        http_respond_error(ex, 404, "%s", ex->answer_404);
+    } else {
+        http_respond(ex, 200, NULL, "", 0, NULL);
     }
     api_conn_release(conn);
+}
+
+void http_kv_submit(struct http_exchange *ex, int encode_rc)
+{
+    struct syn_buf *enc = &ex->srv->command;
+    int rc = encode_rc;
+    if (rc == 0) {
+        rc = service_write(ex->srv->svc, enc->data, enc->len, on_write, ex);
+    }
+    syn_buf_reset(enc);
+    if (rc == SYN_EINVAL) {
+        http_respond_error(ex, 400, "the request is not valid");
+        return;
+    }
+    if (rc != 0) {
+        http_kv_respond_status(ex, rc);
+        return;
+    }
+    api_conn_hold(&ex->conn->base);
 }
 
 static void write_start(struct http_exchange *ex, const struct http_kv_query *q)
@@ -424,16 +465,8 @@ static void write_start(struct http_exchange *ex, const struct http_kv_query *q)
     };
     struct syn_buf *enc = &ex->srv->command;
     syn_buf_reset(enc);
-    int rc = kv_cmd_encode_consul(enc, &cmd);
-    if (rc == 0) {
-        rc = service_write(ex->srv->svc, enc->data, enc->len, on_write, ex);
-    }
-    syn_buf_reset(enc);
-    if (rc != 0) {
-        respond_status(ex, rc);
-        return;
-    }
-    api_conn_hold(&ex->conn->base);
+    ex->answer = HTTP_ANSWER_BOOL;
+    http_kv_submit(ex, kv_cmd_encode_consul(enc, &cmd));
 }
 
 void http_kv_route(struct http_exchange *ex)
@@ -449,7 +482,7 @@ void http_kv_route(struct http_exchange *ex)
         return;
     }
     if (ex->req->method == HTTP_GET || ex->req->method == HTTP_HEAD) {
-        read_start(ex, q); /* takes q */
+        http_kv_read(ex, q); /* takes q */
         return;
     }
     write_start(ex, q);

@@ -10,10 +10,16 @@
 #include "base/assert.h"
 #include "base/err.h"
 
-static bool covers(const struct http_kv_query *q, struct kv_bytes key)
+static bool covers(const struct http_kv_query *q, enum kv_change what, struct kv_bytes key)
 {
-    if (key.data == NULL) {
+    if (what == KV_CHANGE_ALL) {
         return true; /* the whole store was replaced */
+    }
+    if (what == KV_CHANGE_REGISTRY) {
+        return q->registry;
+    }
+    if (q->registry) {
+        return false;
     }
     size_t n = q->key.len;
     if (q->recurse || q->keys) {
@@ -45,15 +51,14 @@ static void sweep_schedule(struct http_server *srv)
 
 /* The store changed key (applied, not yet committed): mark the waiters it concerns and
  * answer them from the loop, once the batch is committed. */
-static void on_change(void *ctx, struct kv_bytes key, bool removed, uint64_t index)
+static void on_change(void *ctx, enum kv_change what, struct kv_bytes key, uint64_t index)
 {
-    (void)removed;
     (void)index;
     struct http_server *srv = ctx;
     bool any = false;
     for (uint32_t i = 0; i < SYN_HTTP_CONNECTIONS_MAX && srv->waiter_count > 0; i++) {
         struct http_kv_waiter *w = &srv->waiters[i];
-        if (w->ex != NULL && !w->woken && covers(w->q, key)) {
+        if (w->ex != NULL && !w->woken && covers(w->q, what, key)) {
             w->woken = true;
             any = true;
         }

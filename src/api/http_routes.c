@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/http_operator.h"
+#include "api/http_registry.h"
 #include "api/http_server_internal.h"
 #include "api/json.h"
 #include "base/assert.h"
@@ -104,6 +105,16 @@ static const struct http_route routes[] = {
      http_operator_consul_transfer},
     {"/metrics", GET_HEAD, http_operator_metrics},
     {"/v1/kv/", GET_HEAD | HTTP_METHOD_BIT(HTTP_PUT) | HTTP_METHOD_BIT(HTTP_DELETE), http_kv_route},
+    {"/v1/catalog/services", GET_HEAD, http_reg_catalog_services},
+    {"/v1/catalog/service/", GET_HEAD, http_reg_catalog_service},
+    {"/v1/catalog/nodes", GET_HEAD, http_reg_catalog_nodes},
+    {"/v1/health/service/", GET_HEAD, http_reg_health_service},
+    {"/v1/health/state/", GET_HEAD, http_reg_health_state},
+    {"/v1/agent/services", GET_HEAD, http_reg_agent_services},
+    {"/v1/agent/self", GET_HEAD, http_reg_agent_self},
+    {"/v1/agent/service/register", HTTP_METHOD_BIT(HTTP_PUT), http_reg_register},
+    {"/v1/agent/service/deregister/", HTTP_METHOD_BIT(HTTP_PUT), http_reg_deregister},
+    {"/v1/agent/check/", HTTP_METHOD_BIT(HTTP_PUT), http_reg_check_update},
 };
 
 /* Whether route r matches path; for a prefix route, *tail is the rest of the path. */

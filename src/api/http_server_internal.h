@@ -40,6 +40,13 @@ struct http_exchange {
     struct http_slice body; /* req->content_length bytes */
     struct http_slice tail; /* the path after a prefix route's prefix; empty otherwise */
     bool responded;
+    uint8_t answer;         /* a write's answer: enum http_answer */
+    const char *answer_404; /* HTTP_ANSWER_EMPTY: the error when nothing was found */
+};
+
+enum http_answer {
+    HTTP_ANSWER_BOOL = 0,  /* "true" or "false" (Consul's KV writes) */
+    HTTP_ANSWER_EMPTY = 1, /* 200 with no body, or 404 (Consul's agent endpoints) */
 };
 
 struct http_conn {

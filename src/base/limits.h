@@ -60,6 +60,11 @@
                                                       peer, plus a few not yet past HELLO */
 #define SYN_PEER_WRITE_BATCH_MAX 64u          /* frames in one write to a peer */
 
+/* Failure detection (src/fd). */
+#define SYN_FD_MEMBERS_MAX SYN_PEERS_MAX /* members one detector watches: every peer */
+#define SYN_FD_WINDOW_MAX 1000u          /* heartbeat intervals kept per member (Akka's
+                                            max-sample-size) */
+
 /* Storage. */
 #define SYN_WAL_SEGMENT_SIZE (64u << 20) /* a WAL segment is closed past this size */
 #define SYN_WAL_SEGMENT_SIZE_MIN (4u << 10) /* smallest segment size an option may set */

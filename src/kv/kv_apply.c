@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/num.h"
 #include "kv/kv_internal.h"
+#include "kv/kv_registry.h"
 
 /* Doubles the map while it is more than half used, up to map_size_max. Needs no transaction
  * of this process to be active (the read transaction is reset between reads). */
@@ -253,6 +254,9 @@ static int apply_delete(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t 
 
 static int apply_command(struct kv_store *kv, const struct raft_entry *e, struct kv_result *res)
 {
+    if (reg_cmd_is_registry(e->data, e->data_size)) {
+        return kv_registry_apply(kv, e->data, e->data_size, res);
+    }
     struct kv_cmd cmd;
     if (kv_cmd_decode(e->data, e->data_size, &cmd) != 0) {
         char msg[SYN_KV_ERRMSG_SIZE_MAX];

@@ -23,8 +23,9 @@
 #include <stdarg.h>
 
 #include "kv/kv_store.h"
+#include "registry/reg_record.h"
 
-#define KV_FORMAT 2u
+#define KV_FORMAT 3u
 #define KV_HASH_SIZE 8u
 #define KV_KEY_INLINE_MAX 448u
 #define KV_PROBE_SIZE 4u
@@ -35,8 +36,8 @@
 #define KV_ORDER_PREFIX_MAX 498u
 #define KV_ORDER_LONG_SIZE (1u + KV_ORDER_PREFIX_MAX + KV_HASH_SIZE + KV_PROBE_SIZE)
 #define KV_RECORD_LONG_KEY 0x1u
-#define KV_META_STATE_SIZE 40u
-#define KV_DBS_MAX 4u              /* data, expires, order, meta */
+#define KV_META_STATE_SIZE 48u
+#define KV_DBS_MAX 6u              /* data, expires, order, meta, services, nodes */
 #define KV_LMDB_KEY_SIZE_MAX 511u  /* LMDB's default MDB_MAXKEYSIZE; checked at open */
 #define KV_PATH_SIZE_MAX 1024u     /* the store's directory plus a file name */
 #define KV_MARKER_NAME "unsynced"  /* present while commits may not be on disk */
@@ -54,6 +55,7 @@ struct kv_meta {
     uint64_t key_count; /* records in data, expired ones included */
     uint64_t clock_ms;  /* the newest command clock applied: time never runs back */
     uint64_t del_index; /* the last entry that removed a key (deleted or expired) */
+    uint64_t reg_index; /* the last entry that changed the service registry */
 };
 
 /* A borrowed slice handed to callbacks after a read found everything without error. */
@@ -68,6 +70,8 @@ struct kv_store {
     MDB_dbi dbi_expires;
     MDB_dbi dbi_order;
     MDB_dbi dbi_meta;
+    MDB_dbi dbi_services; /* the registry (kv_registry.c) */
+    MDB_dbi dbi_nodes;
     MDB_txn *wtxn;    /* the open batch, or NULL */
     MDB_txn *rtxn;    /* a read-only transaction, reset between reads; NULL until used */
     int batch_failed; /* the open batch's first error */
@@ -82,6 +86,12 @@ struct kv_store {
     char *dir;
     struct kv_result spare; /* the result of kv_apply(..., NULL) */
     struct syn_buf scratch_key; /* a key copied out of a page that is about to be freed */
+    /* kv_registry.c's working space: instances are large, so they live here */
+    struct syn_buf reg_buf;
+    struct reg_cmd reg_cmd;
+    struct reg_instance reg_new;
+    struct reg_instance reg_old;
+    struct reg_instance reg_read;
     struct kv_view views[SYN_KV_KEYS_MAX];
     char errmsg[KV_ERRMSG_SIZE];
 };
@@ -153,6 +163,8 @@ int kv_slot_put(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key,
 int kv_slot_del(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key);
 /* The ordered key of key (KV_ORDER_LONG_SIZE bytes at out); its size. */
 size_t kv_order_key(struct kv_bytes key, uint64_t hash, uint32_t probe, uint8_t *out);
+/* Tells the change observer, if any, about the entry being applied. */
+void kv_change_note(struct kv_store *kv, enum kv_change what, struct kv_bytes key);
 /* The stored key that an ordered key names. SYN_ECORRUPT if it is malformed. */
 int kv_order_stored(const MDB_val *order, struct kv_slot *slot);
 

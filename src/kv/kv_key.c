@@ -276,10 +276,10 @@ static int order_put(struct kv_store *kv, const struct kv_slot *slot, struct kv_
     return rc == 0 ? 0 : kv_mdb_fail(kv, rc, "drop a key from the ordered index");
 }
 
-static void change_note(struct kv_store *kv, struct kv_bytes key, bool removed)
+void kv_change_note(struct kv_store *kv, enum kv_change what, struct kv_bytes key)
 {
     if (kv->change_cb != NULL) {
-        kv->change_cb(kv->change_ctx, key, removed, kv->entry_index);
+        kv->change_cb(kv->change_ctx, what, key, kv->entry_index);
     }
 }
 
@@ -354,7 +354,7 @@ int kv_slot_put(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key,
     if (!slot->found) {
         kv->pending.key_count++;
     }
-    change_note(kv, key, false);
+    kv_change_note(kv, KV_CHANGE_SET, key);
     slot->found = true;
     slot->expire_at_ms = expire_at_ms;
     slot->meta = meta;
@@ -384,7 +384,7 @@ int kv_slot_del(struct kv_store *kv, struct kv_slot *slot, struct kv_bytes key)
     }
     kv->pending.key_count--;
     kv->pending.del_index = kv->entry_index;
-    change_note(kv, key, true);
+    kv_change_note(kv, KV_CHANGE_REMOVE, key);
     slot->found = false;
     slot->value = NULL;
     slot->value_size = 0;

@@ -323,8 +323,9 @@ int kv_digest(struct kv_store *kv, uint64_t *digest_out)
         return rc;
     }
     uint64_t h = 0xcbf29ce484222325ull;
-    MDB_dbi dbis[4] = {kv->dbi_meta, kv->dbi_data, kv->dbi_expires, kv->dbi_order};
-    for (int i = 0; rc == 0 && i < 4; i++) {
+    MDB_dbi dbis[6] = {kv->dbi_meta,  kv->dbi_data,     kv->dbi_expires,
+                       kv->dbi_order, kv->dbi_services, kv->dbi_nodes};
+    for (int i = 0; rc == 0 && i < 6; i++) {
         rc = digest_db(kv, txn, dbis[i], &h);
     }
     kv_read_end(kv, txn);

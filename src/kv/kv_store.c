@@ -192,7 +192,8 @@ int kv_meta_load(MDB_txn *txn, MDB_dbi dbi, struct kv_meta *meta, const char **w
                              .applied_term = syn_get_u64le(p + 8),
                              .key_count = syn_get_u64le(p + 16),
                              .clock_ms = syn_get_u64le(p + 24),
-                             .del_index = syn_get_u64le(p + 32)};
+                             .del_index = syn_get_u64le(p + 32),
+                             .reg_index = syn_get_u64le(p + 40)};
     return 0;
 }
 
@@ -204,6 +205,7 @@ int kv_meta_store(struct kv_store *kv, MDB_txn *txn, const struct kv_meta *meta)
     syn_put_u64le(state + 16, meta->key_count);
     syn_put_u64le(state + 24, meta->clock_ms);
     syn_put_u64le(state + 32, meta->del_index);
+    syn_put_u64le(state + 40, meta->reg_index);
     MDB_val k = {.mv_size = 5, .mv_data = "state"};
     MDB_val v = {.mv_size = sizeof(state), .mv_data = state};
     int rc = mdb_put(txn, kv->dbi_meta, &k, &v, 0);
@@ -261,6 +263,8 @@ static int create_dbs(struct kv_store *kv)
         (rc = mdb_dbi_open(txn, "data", MDB_CREATE, &kv->dbi_data)) != 0 ||
         (rc = mdb_dbi_open(txn, "expires", MDB_CREATE, &kv->dbi_expires)) != 0 ||
         (rc = mdb_dbi_open(txn, "order", MDB_CREATE, &kv->dbi_order)) != 0 ||
+        (rc = mdb_dbi_open(txn, "services", MDB_CREATE, &kv->dbi_services)) != 0 ||
+        (rc = mdb_dbi_open(txn, "nodes", MDB_CREATE, &kv->dbi_nodes)) != 0 ||
         (rc = mdb_put(txn, kv->dbi_meta, &k, &v, 0)) != 0) {
         mdb_txn_abort(txn);
         return kv_mdb_fail(kv, rc, "create the databases");
@@ -294,6 +298,12 @@ static int open_dbs(struct kv_store *kv)
     }
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "order", 0, &kv->dbi_order);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "services", 0, &kv->dbi_services);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "nodes", 0, &kv->dbi_nodes);
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -372,6 +382,7 @@ static void kv_free(struct kv_store *kv)
     }
     kv_result_free(&kv->spare);
     syn_buf_free(&kv->scratch_key);
+    syn_buf_free(&kv->reg_buf);
     free(kv->dir);
     free(kv);
 }
@@ -415,6 +426,7 @@ int kv_open(const char *dir, const struct kv_options *opts, struct kv_store **ou
     kv->map_size_max = o.map_size_max;
     kv_result_init(&kv->spare);
     syn_buf_init(&kv->scratch_key, SYN_KEY_SIZE_MAX);
+    syn_buf_init(&kv->reg_buf, SYN_ENTRY_SIZE_MAX);
     char probe[KV_PATH_SIZE_MAX];
     kv->dir = strdup(dir);
     if (kv->dir == NULL) {

@@ -50,10 +50,19 @@ struct kv_meta_entry {
     uint64_t user_flags;   /* opaque to synod: Consul's ?flags= (0 after a RESP write) */
 };
 
-/* A key was written (removed: false) or removed by the entry at index, in an open batch;
- * key is borrowed for the call. Called for every key a command changes, in order. The data
- * is readable once the batch commits. */
-typedef void (*kv_change_cb)(void *ctx, struct kv_bytes key, bool removed, uint64_t index);
+/* What changed, for kv_change_cb. */
+enum kv_change {
+    KV_CHANGE_SET = 1,      /* key was written */
+    KV_CHANGE_REMOVE = 2,   /* key was removed (deleted or expired) */
+    KV_CHANGE_ALL = 3,      /* the whole store was replaced (a snapshot installed) */
+    KV_CHANGE_REGISTRY = 4, /* the service registry changed (key is empty) */
+};
+
+/* The entry at index changed the store, in an open batch: called for every key a command
+ * changes, in order; key is borrowed for the call. The data is readable once the batch
+ * commits. */
+typedef void (*kv_change_cb)(void *ctx, enum kv_change what, struct kv_bytes key,
+                             uint64_t index);
 
 struct kv_options {
     uint64_t map_size;     /* LMDB map size at open, bytes; 0: KV_MAP_SIZE_DEFAULT */

@@ -102,7 +102,7 @@ static int install_snapshot(struct node *n, const struct raft_snapshot_meta *met
     }
     node_watch_attach(n);
     if (n->watch_cb != NULL) {
-        n->watch_cb(n->watch_ctx, (struct kv_bytes){0}, true, meta->index); /* everything */
+        n->watch_cb(n->watch_ctx, KV_CHANGE_ALL, (struct kv_bytes){0}, meta->index);
     }
     n->snapshot_index = meta->index;
     snprintf(n->snapshot_path, sizeof(n->snapshot_path), "%s", path);

@@ -1213,12 +1213,12 @@ struct changes {
     uint64_t last_index;
 };
 
-static void change_cb(void *ctx, struct kv_bytes key, bool removed, uint64_t index)
+static void change_cb(void *ctx, enum kv_change what, struct kv_bytes key, uint64_t index)
 {
     (void)key;
     struct changes *c = ctx;
     c->count++;
-    c->removed += removed ? 1 : 0;
+    c->removed += what == KV_CHANGE_REMOVE ? 1 : 0;
     c->last_index = index;
 }
 
