@@ -93,7 +93,7 @@ test: all check-layers build/mutants/synod
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 run: $(BUILD)/synod
-	@tools/local-cluster.sh $(BUILD)
+	@$(BUILD)/synod dev
 
 sim-trace: $(BUILD)/synod
 	$(BUILD)/synod sim --seed 42 --nodes 5 --trace

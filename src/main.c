@@ -13,6 +13,7 @@ static void main_usage(FILE *out)
             "\n"
             "commands:\n"
             "  agent      run a node (synod agent --help)\n"
+            "  dev        run a local 3-node cluster until Ctrl-C (synod dev --help)\n"
             "  sim        run the deterministic cluster simulator (synod sim --help)\n"
             "  lincheck   check a recorded history for linearizability (synod lincheck --help)\n"
             "  kv         get, put, delete and list keys (synod kv --help)\n"
@@ -41,6 +42,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "agent") == 0) {
         return agent_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "dev") == 0) {
+        return dev_cmd_main(argv[0], argc - 2, argv + 2);
     }
     if (strcmp(cmd, "sim") == 0) {
         return sim_cmd_main(argv[0], argc - 2, argv + 2);

@@ -11,6 +11,10 @@ int sim_cmd_main(const char *prog, int argc, char **argv);
 /* `synod agent`: runs one node until SIGTERM/SIGINT. 0 clean stop, 1 failed, 2 usage. */
 int agent_cmd_main(const char *prog, int argc, char **argv);
 
+/* `synod dev`: runs a local cluster of agents until SIGINT/SIGTERM. 0 stopped on request,
+ * 1 it did not start (or every agent exited on its own), 2 usage. */
+int dev_cmd_main(const char *prog, int argc, char **argv);
+
 /* `synod lincheck FILE`: checks a recorded history for linearizability. 0 linearizable,
  * 1 a violation, 2 undecided within the bounds, bad input or usage. */
 int lincheck_cmd_main(const char *prog, int argc, char **argv);
