@@ -49,6 +49,27 @@
                                                  it, reading (pipelining) pauses */
 #define SYN_HTTP_RESPONSE_SIZE_MAX (64u << 20) /* one HTTP response body (a ?recurse listing) */
 
+/* DNS (src/dns). */
+#define SYN_DNS_HEADER_SIZE 12u        /* RFC 1035 4.1.1 */
+#define SYN_DNS_UDP_SIZE_MIN 512u      /* RFC 1035 4.2.1: a UDP message without EDNS0 */
+#define SYN_DNS_UDP_SIZE_MAX 1232u     /* the largest EDNS0 payload answered over UDP, whatever
+                                          the client offers (DNS Flag Day 2020: no IP fragments) */
+#define SYN_DNS_MESSAGE_SIZE_MAX 65535u /* RFC 1035 4.2.2: a TCP message (a 2-byte length) */
+#define SYN_DNS_NAME_SIZE_MAX 255u      /* RFC 1035 2.3.4: a name in wire form, final 0 included */
+#define SYN_DNS_LABEL_SIZE_MAX 63u      /* RFC 1035 2.3.4: one label */
+#define SYN_DNS_LABELS_MAX 127u         /* labels in one name: 1 + 1 bytes each, plus the 0 */
+#define SYN_DNS_POINTERS_MAX 64u        /* compression pointers followed in one name */
+#define SYN_DNS_QUERY_RRS_MAX 8u        /* records in a query's additional section: an OPT,
+                                           a TSIG or SIG(0), never many */
+#define SYN_DNS_COMPRESS_NAMES_MAX 256u /* name positions one response remembers to compress */
+#define SYN_DNS_INSTANCES_MAX 1024u     /* instances one answer considers */
+#define SYN_DNS_ADDRESS_SIZE_MAX 256u   /* an instance's or a node's address, NUL included */
+#define SYN_DNS_TCP_CONNECTIONS_MAX 256u /* DNS-over-TCP clients at once */
+#define SYN_DNS_BIND_TRIES 8u           /* ports tried when port 0 is asked for and UDP cannot
+                                           have the port TCP got */
+#define SYN_DNS_TCP_OUTPUT_PAUSE_SIZE (256u << 10) /* answers one TCP client has queued: past
+                                                      it, reading pauses until they are read */
+
 /* Peer transport. */
 #define SYN_FRAME_HEADER_SIZE 16u
 #define SYN_FRAME_SIZE_MAX (SYN_APPEND_BYTES_MAX + (1u << 20)) /* one peer frame, header included */
@@ -101,6 +122,16 @@ _Static_assert(SYN_RESP_REQUEST_SIZE_MAX <= SYN_RESP_OUTPUT_PAUSE_SIZE &&
                "an ECHO fits before reading pauses; one largest reply fits the output limit");
 _Static_assert(3u * SYN_KEY_SIZE_MAX + (4u << 10) <= SYN_HTTP_HEAD_SIZE_MAX,
                "a percent-encoded key fits an HTTP request line, with room for headers");
+
+_Static_assert(SYN_DNS_UDP_SIZE_MIN <= SYN_DNS_UDP_SIZE_MAX &&
+                   SYN_DNS_UDP_SIZE_MAX <= SYN_DNS_MESSAGE_SIZE_MAX,
+               "a UDP answer fits a DNS message");
+_Static_assert(SYN_DNS_HEADER_SIZE + SYN_DNS_NAME_SIZE_MAX + 4u + 11u <= SYN_DNS_UDP_SIZE_MIN,
+               "a header, the longest question and an OPT record fit the smallest UDP answer");
+_Static_assert(2u * SYN_DNS_LABELS_MAX + 1u == SYN_DNS_NAME_SIZE_MAX,
+               "the label count is what the name size allows");
+_Static_assert(SYN_DNS_MESSAGE_SIZE_MAX + 2u <= SYN_DNS_TCP_OUTPUT_PAUSE_SIZE,
+               "one framed answer fits before reading pauses");
 
 _Static_assert(SYN_ENTRY_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "one entry always fits a message");
 _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_APPEND_BYTES_MAX, "a chunk fits a message");
