@@ -318,6 +318,23 @@ static int hello_parse(struct peer_frame *f)
     return 0;
 }
 
+static int heartbeat_parse(struct peer_frame *f)
+{
+    struct cursor c = {.data = f->payload, .size = f->payload_size};
+    if (f->payload_size != PEER_HEARTBEAT_SIZE) {
+        return fail(f, SYN_EBADMSG, "HEARTBEAT payload is not 32 bytes");
+    }
+    struct peer_heartbeat *hb = &f->heartbeat;
+    hb->node_id = cursor_u64(&c);
+    hb->incarnation = cursor_u64(&c);
+    hb->sequence = cursor_u64(&c);
+    hb->sent_ms = cursor_u64(&c);
+    if (hb->node_id == 0) {
+        return fail(f, SYN_EBADMSG, "HEARTBEAT from node id 0");
+    }
+    return 0;
+}
+
 static int forward_parse(struct peer_frame *f)
 {
     struct cursor c = {.data = f->payload, .size = f->payload_size};
@@ -345,6 +362,8 @@ static int payload_parse(struct peer_frame *f)
     case PEER_FRAME_FORWARD_REQUEST:
     case PEER_FRAME_FORWARD_RESPONSE:
         return forward_parse(f);
+    case PEER_FRAME_HEARTBEAT:
+        return heartbeat_parse(f);
     default:
         UNREACHABLE(); /* header_parse() checked the kind */
     }
@@ -470,6 +489,22 @@ int peer_encode_forward(struct syn_buf *b, enum peer_frame_kind kind, uint64_t r
     writer_u64(&w, request_id);
     writer_bytes(&w, body, body_size);
     frame_end(b, &w, kind);
+    return 0;
+}
+
+int peer_encode_heartbeat(struct syn_buf *b, const struct peer_heartbeat *hb)
+{
+    ASSERT(hb->node_id != 0);
+    struct writer w;
+    int rc = frame_begin(b, PEER_HEARTBEAT_SIZE, &w);
+    if (rc != 0) {
+        return rc;
+    }
+    writer_u64(&w, hb->node_id);
+    writer_u64(&w, hb->incarnation);
+    writer_u64(&w, hb->sequence);
+    writer_u64(&w, hb->sent_ms);
+    frame_end(b, &w, PEER_FRAME_HEARTBEAT);
     return 0;
 }
 

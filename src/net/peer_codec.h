@@ -1,5 +1,6 @@
 /* peer_codec.h: the wire format between synod nodes: versioned, length-prefixed frames with
- * CRC-32C checksums, carrying HELLO, Raft messages and forwarded client requests.
+ * CRC-32C checksums, carrying HELLO, Raft messages, forwarded client requests and the
+ * failure detector's heartbeats.
  *
  * A pure codec (STYLE 10): encoders append bytes to a syn_buf, the parser reads a frame out of
  * (data, size) into a struct. No sockets, no clock, no globals; the transport decides what to
@@ -28,7 +29,8 @@
 #include "base/limits.h"
 #include "raft/raft.h"
 
-#define PEER_FRAME_VERSION 1u
+/* 2: HEARTBEAT added (docs/protocol.md, "Versioning": a new kind is a new version). */
+#define PEER_FRAME_VERSION 2u
 
 /* peer_frame_parse(): the bytes so far are a valid prefix of a frame; read more. */
 #define PEER_FRAME_INCOMPLETE 1
@@ -38,8 +40,9 @@ enum peer_frame_kind {
     PEER_FRAME_RAFT = 2,             /* one struct raft_message */
     PEER_FRAME_FORWARD_REQUEST = 3,  /* a follower forwards a client command to the leader */
     PEER_FRAME_FORWARD_RESPONSE = 4, /* the leader's answer to it */
+    PEER_FRAME_HEARTBEAT = 5,        /* the failure detector's "I am alive" (src/fd) */
 };
-#define PEER_FRAME_KIND_MAX 4u
+#define PEER_FRAME_KIND_MAX 5u
 
 /* Fixed sizes inside payloads (docs/protocol.md). */
 #define PEER_HELLO_FIXED_SIZE 17u          /* node_id, peer_id, cluster_id_size */
@@ -47,6 +50,7 @@ enum peer_frame_kind {
 #define PEER_RAFT_FIXED_SIZE 96u           /* the message's scalar fields */
 #define PEER_RAFT_ENTRY_HEADER_SIZE 24u    /* term, index, type, data_size */
 #define PEER_RAFT_SNAPSHOT_HEADER_SIZE 28u /* index, term, size, conf_size */
+#define PEER_HEARTBEAT_SIZE 32u            /* node_id, incarnation, sequence, sent_ms */
 
 /* HELLO: who is calling, and into which cluster. The receiver refuses the connection when
  * the cluster id differs from its own, node_id is not a member it knows, or peer_id is
@@ -65,6 +69,15 @@ struct peer_forward {
     const uint8_t *body; /* borrowed */
 };
 
+/* HEARTBEAT: sent to every peer every heartbeat interval (docs/failure-detection.md). The
+ * receiver needs only its arrival; the fields are for diagnostics and restarts. */
+struct peer_heartbeat {
+    raft_id node_id;      /* the sender; nonzero; the transport checks it is the connection's */
+    uint64_t incarnation; /* chosen by the sender at start: a new one means it restarted */
+    uint64_t sequence;    /* 1, 2, ... within an incarnation: a gap counts lost heartbeats */
+    uint64_t sent_ms;     /* the sender's monotonic clock when sent (not comparable with ours) */
+};
+
 /* One parsed frame. Every pointer is borrowed from the data given to peer_frame_parse(),
  * valid while those bytes are. */
 struct peer_frame {
@@ -77,6 +90,7 @@ struct peer_frame {
     const uint8_t *payload;
     struct peer_hello hello;     /* kind HELLO */
     struct peer_forward forward; /* kind FORWARD_REQUEST or FORWARD_RESPONSE */
+    struct peer_heartbeat heartbeat; /* kind HEARTBEAT */
     const char *errmsg;          /* after a negative return: why, a static sentence */
 };
 
@@ -110,5 +124,7 @@ int peer_encode_raft(struct syn_buf *b, const struct raft_message *msg);
 /* kind: PEER_FRAME_FORWARD_REQUEST or PEER_FRAME_FORWARD_RESPONSE. */
 int peer_encode_forward(struct syn_buf *b, enum peer_frame_kind kind, uint64_t request_id,
                         const uint8_t *body, size_t body_size);
+/* hb: node_id nonzero (asserted). */
+int peer_encode_heartbeat(struct syn_buf *b, const struct peer_heartbeat *hb);
 
 #endif

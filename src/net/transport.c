@@ -251,6 +251,27 @@ int transport_send_forward(struct transport *t, raft_id to, int kind, uint64_t r
     return send_frame(t, p);
 }
 
+int transport_send_heartbeat(struct transport *t, raft_id to, const struct peer_heartbeat *hb)
+{
+    if (t->closing) {
+        return SYN_ESHUTDOWN;
+    }
+    ASSERT(hb->node_id == t->self);
+    struct peer *p = transport_peer_find(t, to);
+    if (p == NULL) {
+        return SYN_EUNKNOWNNODE;
+    }
+    syn_buf_reset(&t->scratch);
+    int rc = peer_encode_heartbeat(&t->scratch, hb);
+    ASSERT(rc == 0); /* 48 bytes into a buffer of SYN_FRAME_SIZE_MAX */
+    ASSERT(t->scratch.len == sizeof(p->heartbeat));
+    p->stats.heartbeats_replaced += p->heartbeat_pending ? 1u : 0u;
+    memcpy(p->heartbeat, t->scratch.data, sizeof(p->heartbeat));
+    p->heartbeat_pending = true;
+    transport_schedule_flush(t);
+    return 0;
+}
+
 /* ---- Counters ------------------------------------------------------------------------ */
 
 int transport_peer_stats(const struct transport *t, raft_id id, struct transport_peer_stats *out)

@@ -20,6 +20,10 @@
  *                dead peer. Frames queued while a peer is down go out when it is back.
  *   bad input    A malformed, oversized or unexpected frame closes that connection with a
  *                logged reason (STYLE 6); the node keeps serving every other connection.
+ *   heartbeats   The failure detector's HEARTBEAT frames skip the queue: each peer holds at
+ *                most one waiting (a newer one replaces it), outside the queue's bound, and it
+ *                goes first in the next write, so a queue full of snapshot chunks never holds
+ *                it back; it waits only for the write in flight (docs/protocol.md).
  *
  * Sends are encoded at once and written in batches (several frames per write) just before the
  * loop next waits for I/O. Errors are negative SYN_E* codes; a failed call never runs a
@@ -71,6 +75,10 @@ struct transport_callbacks {
     /* A FORWARD frame; kind is PEER_FRAME_FORWARD_REQUEST or PEER_FRAME_FORWARD_RESPONSE. */
     void (*on_forward)(void *ctx, raft_id from, int kind, uint64_t request_id, const uint8_t *body,
                        size_t size);
+    /* Any frame from peer from, past its HELLO and checked, just before it is delivered: a
+     * sign of life for the failure detector. hb is a HEARTBEAT's content (such a frame is
+     * delivered only here), NULL for other kinds. May be NULL. */
+    void (*on_heard)(void *ctx, raft_id from, const struct peer_heartbeat *hb);
     /* The outbound connection to peer came up (its HELLO is on the way) or went down. Not
      * called for what the node does itself: transport_set_peer() with a new address (so
      * "up" may come twice in a row), transport_remove_peer(), transport_close(). May be
@@ -85,6 +93,9 @@ struct transport_peer_stats {
     uint64_t bytes_received;
     uint64_t frames_dropped; /* refused by a full queue: the sends that returned SYN_EFULL */
     uint64_t frames_lost;    /* given to a write that failed when the connection broke */
+    uint64_t heartbeats_sent;     /* HEARTBEAT frames written (not in frames_sent) */
+    uint64_t heartbeats_replaced; /* dropped for a newer one before they could be written */
+    uint64_t heartbeats_received; /* HEARTBEAT frames delivered to on_heard */
     uint64_t writes;         /* writes that completed: frames_sent / writes is the batching */
     uint64_t dials;          /* outbound connection attempts */
     uint64_t reconnects;     /* outbound connections established after the first one */
@@ -138,6 +149,13 @@ int transport_send_raft(struct transport *t, const struct raft_message *msg);
  * SYN_EUNKNOWNNODE; SYN_ETOOBIG (body over a frame); SYN_ENOMEM; SYN_ESHUTDOWN. */
 int transport_send_forward(struct transport *t, raft_id to, int kind, uint64_t request_id,
                            const uint8_t *body, size_t size);
+
+/* Sends a HEARTBEAT (hb->node_id == self, asserted; borrowed for the call) to peer to, ahead
+ * of its queue: it goes first in the next write. At most one waits per peer: a newer one
+ * replaces it (counted in heartbeats_replaced). It takes no room in the queue's bound (it is
+ * one small frame per peer), so a full queue never refuses it. 0; SYN_EUNKNOWNNODE;
+ * SYN_ESHUTDOWN after transport_close(). */
+int transport_send_heartbeat(struct transport *t, raft_id to, const struct peer_heartbeat *hb);
 
 /* Peer id's counters. 0, or SYN_EUNKNOWNNODE. */
 int transport_peer_stats(const struct transport *t, raft_id id, struct transport_peer_stats *out);

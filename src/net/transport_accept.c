@@ -1,7 +1,8 @@
 /* transport_accept.c: the inbound side. An accepted connection only receives: first a HELLO,
- * checked against this node's cluster, id and peers, then RAFT and FORWARD frames from the
- * peer it named. Everything read is untrusted (STYLE 6): a bad frame closes the connection
- * with a logged reason, and the node goes on serving the others.
+ * checked against this node's cluster, id and peers, then RAFT, FORWARD and HEARTBEAT frames
+ * from the peer it named, each reported to on_heard (the failure detector). Everything read
+ * is untrusted (STYLE 6): a bad frame closes the connection with a logged reason, and the node
+ * goes on serving the others.
  *
  * The receive buffer holds the bytes not yet parsed. It grows to what the frame being
  * received needs (the size peer_frame_parse() reports for an incomplete frame), at most
@@ -95,6 +96,17 @@ static void in_hello(struct conn *c, const struct peer_frame *f)
     LOG_INFO(TRANSPORT_LOG, "peer %" PRIu64 " %s: inbound connection ready", p->id, c->name);
 }
 
+/* Tells the node that c's peer was heard from. false when the callback closed c (it may
+ * remove the peer or close the transport): then nothing more is delivered. */
+static bool in_heard(struct conn *c, const struct peer_heartbeat *hb)
+{
+    struct transport *t = c->t;
+    if (t->cb.on_heard != NULL) {
+        t->cb.on_heard(t->cb.ctx, c->peer->id, hb);
+    }
+    return !c->closing;
+}
+
 static void in_raft(struct conn *c, const struct peer_frame *f)
 {
     struct transport *t = c->t;
@@ -112,7 +124,22 @@ static void in_raft(struct conn *c, const struct peer_frame *f)
     }
     c->peer->stats.frames_received++;
     c->peer->stats.bytes_received += f->frame_size;
+    if (!in_heard(c, NULL)) {
+        return;
+    }
     t->cb.on_raft(t->cb.ctx, m);
+}
+
+/* A HEARTBEAT: from the peer of the connection, and delivered only to on_heard. */
+static void in_heartbeat(struct conn *c, const struct peer_frame *f)
+{
+    if (f->heartbeat.node_id != c->peer->id) {
+        in_refuse(c, SYN_EBADMSG, "HEARTBEAT from %" PRIu64 " on the connection of node %" PRIu64,
+                  f->heartbeat.node_id, c->peer->id);
+        return;
+    }
+    c->peer->stats.heartbeats_received++;
+    in_heard(c, &f->heartbeat);
 }
 
 static void in_frame(struct conn *c, const struct peer_frame *f)
@@ -130,10 +157,16 @@ static void in_frame(struct conn *c, const struct peer_frame *f)
     case PEER_FRAME_RAFT:
         in_raft(c, f);
         return;
+    case PEER_FRAME_HEARTBEAT:
+        in_heartbeat(c, f);
+        return;
     case PEER_FRAME_FORWARD_REQUEST:
     case PEER_FRAME_FORWARD_RESPONSE:
         p->stats.frames_received++;
         p->stats.bytes_received += f->frame_size;
+        if (!in_heard(c, NULL)) {
+            return;
+        }
         t->cb.on_forward(t->cb.ctx, p->id, f->kind, f->forward.request_id, f->forward.body,
                          f->forward.body_size);
         return;

@@ -197,6 +197,9 @@ static void out_batch_done(struct conn *c, int status)
     struct peer *p = c->peer;
     if (p != NULL) {
         frame_queue_settle(&p->queue, &c->batch);
+        if (status == 0 && c->heartbeat_writing) {
+            p->stats.heartbeats_sent++;
+        }
         if (status == 0) {
             p->stats.writes++;
             p->stats.frames_sent += c->batch.count;
@@ -206,6 +209,7 @@ static void out_batch_done(struct conn *c, int status)
         }
     }
     frame_batch_free(&c->batch);
+    c->heartbeat_writing = false;
 }
 
 static void out_on_write(uv_write_t *req, int status)
@@ -230,11 +234,19 @@ void transport_conn_write(struct conn *c)
         return;
     }
     ASSERT(c->outbound);
-    uv_buf_t bufs[SYN_PEER_WRITE_BATCH_MAX + 1];
+    uv_buf_t bufs[SYN_PEER_WRITE_BATCH_MAX + 2];
     unsigned count = 0;
     if (!c->hello_done) {
         bufs[count++] = uv_buf_init((char *)c->hello, (unsigned)c->hello_size);
         c->hello_done = true;
+    }
+    /* The heartbeat jumps the queue: behind megabytes of snapshot chunks it would arrive
+     * late and make a live node look dead. Copied, so a newer one may replace the peer's. */
+    if (c->peer->heartbeat_pending) {
+        memcpy(c->heartbeat, c->peer->heartbeat, sizeof(c->heartbeat));
+        c->peer->heartbeat_pending = false;
+        c->heartbeat_writing = true;
+        bufs[count++] = uv_buf_init((char *)c->heartbeat, sizeof(c->heartbeat));
     }
     frame_queue_take(&c->peer->queue, SYN_PEER_WRITE_BATCH_MAX, &c->batch);
     for (struct frame_queue_node *n = c->batch.head; n != NULL; n = n->next) {

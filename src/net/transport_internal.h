@@ -35,6 +35,7 @@
  * empty and larger than this, so an idle connection holds little memory. */
 #define TRANSPORT_RECV_CHUNK_SIZE (64u << 10)
 #define TRANSPORT_ADDR_TEXT_SIZE 72u /* "[v6 address%scope]:65535" */
+#define TRANSPORT_HEARTBEAT_FRAME_SIZE (SYN_FRAME_HEADER_SIZE + PEER_HEARTBEAT_SIZE)
 
 _Static_assert(TRANSPORT_HELLO_FRAME_SIZE_MAX < TRANSPORT_RECV_CHUNK_SIZE,
                "a HELLO fits the first receive chunk");
@@ -68,6 +69,8 @@ struct conn {
     struct frame_batch batch;
     uint8_t hello[TRANSPORT_HELLO_FRAME_SIZE_MAX];
     size_t hello_size;
+    uint8_t heartbeat[TRANSPORT_HEARTBEAT_FRAME_SIZE]; /* outbound: the one being written */
+    bool heartbeat_writing;
     struct syn_buf recv; /* inbound: bytes not yet parsed, at most SYN_FRAME_SIZE_MAX */
     size_t recv_need;    /* inbound: parse again once recv.len reaches this */
     uint8_t sink[64];    /* outbound: reads land here (an acceptor sends nothing) */
@@ -86,6 +89,8 @@ struct peer {
     char addr[SYN_MEMBER_ADDR_SIZE_MAX + 1];
     struct transport_addr target;
     struct frame_queue queue;
+    uint8_t heartbeat[TRANSPORT_HEARTBEAT_FRAME_SIZE]; /* the next HEARTBEAT, ahead of queue */
+    bool heartbeat_pending;
     struct transport_peer_stats stats; /* queue_* are filled in when read */
     uv_timer_t timer;                  /* backoff before a dial, or a dial's timeout */
     struct conn *out;                  /* the outbound connection, dialing or up */

@@ -5,7 +5,7 @@
  *   0x40 .. 0x7f the rest forges a valid Raft message (every type, entries, snapshot
  *                configurations), encodes it, then flips payload bytes it names and fixes
  *                the checksums, so that the structural checks deep in a payload are reached;
- *   0x80 and up  the rest becomes the payload of one frame of kind (byte % 4 + 1) with
+ *   0x80 and up  the rest becomes the payload of one frame of kind (byte % 5 + 1) with
  *                correct checksums, so that the payload decoders see arbitrary bytes.
  *
  * Properties: no crash, no sanitizer report, no failed assertion; an error always has a
@@ -39,6 +39,8 @@ static void check_reencode(const uint8_t *frame, const struct peer_frame *f)
             ASSERT(peer_decode_raft(f, &small, entries, msg.entry_count - 1) == SYN_ETOOBIG);
         }
         rc = peer_encode_raft(&b, &msg);
+    } else if (f->kind == PEER_FRAME_HEARTBEAT) {
+        rc = peer_encode_heartbeat(&b, &f->heartbeat);
     } else if (f->kind == PEER_FRAME_HELLO) {
         rc = peer_encode_hello(&b, &f->hello);
     } else {

@@ -1,5 +1,5 @@
 /* test_peer_codec.c: peer frames: round trips of every frame kind and every Raft message
- * type, the header layout docs/protocol.md describes, and rejection of every truncation,
+ * type and the HEARTBEAT frame, the header layout docs/protocol.md describes, and rejection of every truncation,
  * every single-byte corruption and every malformed payload the codec must refuse. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -208,6 +208,8 @@ static void encode_samples(struct syn_buf *b)
     assert_int_equal(peer_encode_hello(b, &hello), 0);
     assert_int_equal(peer_encode_forward(b, PEER_FRAME_FORWARD_REQUEST, 9, payload_bytes, 20), 0);
     assert_int_equal(peer_encode_forward(b, PEER_FRAME_FORWARD_RESPONSE, 9, NULL, 0), 0);
+    struct peer_heartbeat hb = {.node_id = 3, .incarnation = 77, .sequence = 5, .sent_ms = 1234};
+    assert_int_equal(peer_encode_heartbeat(b, &hb), 0);
 }
 
 /* ---- Round trips --------------------------------------------------------------------- */
@@ -383,6 +385,62 @@ static void test_hello_and_forward(void **state)
     syn_buf_free(&b);
 }
 
+/* HEARTBEAT: a round trip, the layout of docs/protocol.md byte by byte, and what is refused. */
+static void test_heartbeat(void **state)
+{
+    (void)state;
+    struct syn_buf b;
+    syn_buf_init(&b, 0);
+    struct peer_heartbeat hb = {.node_id = 0x0102030405060708ull,
+                                .incarnation = UINT64_MAX,
+                                .sequence = 42,
+                                .sent_ms = 987654321};
+    assert_int_equal(peer_encode_heartbeat(&b, &hb), 0);
+    assert_int_equal(b.len, SYN_FRAME_HEADER_SIZE + PEER_HEARTBEAT_SIZE);
+    assert_int_equal(b.data[5], PEER_FRAME_HEARTBEAT);
+    const uint8_t *p = b.data + SYN_FRAME_HEADER_SIZE;
+    assert_int_equal(syn_get_u64le(p), hb.node_id);
+    assert_int_equal(syn_get_u64le(p + 8), UINT64_MAX);
+    assert_int_equal(syn_get_u64le(p + 16), 42);
+    assert_int_equal(syn_get_u64le(p + 24), 987654321);
+    struct syn_buf hand;
+    syn_buf_init(&hand, 0);
+    frame_by_hand(&hand, (uint32_t)b.len, PEER_FRAME_VERSION, PEER_FRAME_HEARTBEAT, 0, p,
+                  PEER_HEARTBEAT_SIZE);
+    assert_memory_equal(hand.data, b.data, b.len);
+    syn_buf_free(&hand);
+
+    struct peer_frame f;
+    size_t used = 0;
+    assert_int_equal(peer_frame_parse(b.data, b.len, &f, &used), 0);
+    assert_int_equal(used, b.len);
+    assert_int_equal(f.kind, PEER_FRAME_HEARTBEAT);
+    assert_int_equal(f.heartbeat.node_id, hb.node_id);
+    assert_int_equal(f.heartbeat.incarnation, hb.incarnation);
+    assert_int_equal(f.heartbeat.sequence, hb.sequence);
+    assert_int_equal(f.heartbeat.sent_ms, hb.sent_ms);
+    struct raft_message msg;
+    assert_int_equal(peer_decode_raft(&f, &msg, NULL, 0), SYN_EBADMSG); /* not a RAFT frame */
+
+    uint8_t raw[PEER_HEARTBEAT_SIZE + 1];
+    memcpy(raw, p, PEER_HEARTBEAT_SIZE);
+    raw[PEER_HEARTBEAT_SIZE] = 0;
+    assert_int_equal(parse_raw(raw, PEER_HEARTBEAT_SIZE - 1, PEER_FRAME_HEARTBEAT, &f), SYN_EBADMSG);
+    assert_string_equal(f.errmsg, "HEARTBEAT payload is not 32 bytes");
+    assert_int_equal(parse_raw(raw, PEER_HEARTBEAT_SIZE + 1, PEER_FRAME_HEARTBEAT, &f), SYN_EBADMSG);
+    assert_int_equal(parse_raw(raw, 0, PEER_FRAME_HEARTBEAT, &f), SYN_EBADMSG);
+    memset(raw, 0, 8);
+    assert_int_equal(parse_raw(raw, PEER_HEARTBEAT_SIZE, PEER_FRAME_HEARTBEAT, &f), SYN_EBADMSG);
+    assert_string_equal(f.errmsg, "HEARTBEAT from node id 0");
+    /* Appended whole or not at all. */
+    struct syn_buf small;
+    syn_buf_init(&small, SYN_FRAME_HEADER_SIZE + PEER_HEARTBEAT_SIZE - 1);
+    assert_int_equal(peer_encode_heartbeat(&small, &hb), SYN_ETOOBIG);
+    assert_int_equal(small.len, 0);
+    syn_buf_free(&small);
+    syn_buf_free(&b);
+}
+
 /* Frames back to back, as a connection's input buffer holds them. */
 static void test_pipelined(void **state)
 {
@@ -400,7 +458,7 @@ static void test_pipelined(void **state)
         frames++;
     }
     assert_int_equal(at, b.len);
-    assert_int_equal(frames, RAFT_MSG_TYPE_MAX + 3);
+    assert_int_equal(frames, RAFT_MSG_TYPE_MAX + 4);
     syn_buf_free(&b);
 }
 
@@ -534,18 +592,20 @@ static void test_bad_headers(void **state)
         int rc;
         const char *why;
     } cases[] = {
-        {34, 2, PEER_FRAME_HELLO, 0, SYN_EPROTO, "unsupported peer frame version"},
+        {34, PEER_FRAME_VERSION + 1, PEER_FRAME_HELLO, 0, SYN_EPROTO,
+         "unsupported peer frame version"},
+        {34, 1, PEER_FRAME_HELLO, 0, SYN_EPROTO, "unsupported peer frame version"}, /* no HEARTBEAT */
         {34, 0, PEER_FRAME_HELLO, 0, SYN_EPROTO, "unsupported peer frame version"},
-        {SYN_FRAME_SIZE_MAX + 1, 1, PEER_FRAME_HELLO, 0, SYN_ETOOBIG,
+        {SYN_FRAME_SIZE_MAX + 1, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0, SYN_ETOOBIG,
          "frame size over SYN_FRAME_SIZE_MAX"},
-        {UINT32_MAX, 1, PEER_FRAME_HELLO, 0, SYN_ETOOBIG, "frame size over SYN_FRAME_SIZE_MAX"},
-        {15, 1, PEER_FRAME_HELLO, 0, SYN_EBADMSG, "frame size smaller than the header"},
-        {0, 1, PEER_FRAME_HELLO, 0, SYN_EBADMSG, "frame size smaller than the header"},
-        {34, 1, 0, 0, SYN_EBADMSG, "unknown frame kind"},
-        {34, 1, PEER_FRAME_KIND_MAX + 1, 0, SYN_EBADMSG, "unknown frame kind"},
-        {34, 1, PEER_FRAME_HELLO, 1, SYN_EBADMSG, "reserved frame flags are set"},
-        {34, 1, PEER_FRAME_HELLO, 0x8000, SYN_EBADMSG, "reserved frame flags are set"},
-        {34, 1, PEER_FRAME_HELLO, 0, 0, NULL},
+        {UINT32_MAX, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0, SYN_ETOOBIG, "frame size over SYN_FRAME_SIZE_MAX"},
+        {15, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0, SYN_EBADMSG, "frame size smaller than the header"},
+        {0, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0, SYN_EBADMSG, "frame size smaller than the header"},
+        {34, PEER_FRAME_VERSION, 0, 0, SYN_EBADMSG, "unknown frame kind"},
+        {34, PEER_FRAME_VERSION, PEER_FRAME_KIND_MAX + 1, 0, SYN_EBADMSG, "unknown frame kind"},
+        {34, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 1, SYN_EBADMSG, "reserved frame flags are set"},
+        {34, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0x8000, SYN_EBADMSG, "reserved frame flags are set"},
+        {34, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0, 0, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         syn_buf_reset(&b);
@@ -573,7 +633,7 @@ static void test_bad_headers(void **state)
     }
     /* A header claiming more than is there: wait for it. */
     syn_buf_reset(&b);
-    frame_by_hand(&b, 1000, 1, PEER_FRAME_HELLO, 0, hello, sizeof(hello));
+    frame_by_hand(&b, 1000, PEER_FRAME_VERSION, PEER_FRAME_HELLO, 0, hello, sizeof(hello));
     struct peer_frame f;
     size_t used = 0;
     assert_int_equal(peer_frame_parse(b.data, b.len, &f, &used), PEER_FRAME_INCOMPLETE);
@@ -813,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_raft_every_type),     cmocka_unit_test(test_raft_random),
         cmocka_unit_test(test_largest_append_fits), cmocka_unit_test(test_hello_and_forward),
         cmocka_unit_test(test_pipelined),           cmocka_unit_test(test_header_layout),
+        cmocka_unit_test(test_heartbeat),
         cmocka_unit_test(test_every_truncation),    cmocka_unit_test(test_every_byte_corruption),
         cmocka_unit_test(test_bad_headers),         cmocka_unit_test(test_bad_hello),
         cmocka_unit_test(test_bad_raft_fixed),      cmocka_unit_test(test_bad_raft_entries),

@@ -2,7 +2,7 @@
  * large entries and a snapshot chunk, and FORWARD frames between 2-3 nodes; reconnection with
  * backoff after a peer restarts; bounded queues for a dead and for a slow peer; and refusal of
  * bad HELLOs, garbage and oversized frames from raw clients while a valid peer keeps being
- * served. Every loop run is bounded by a guard timer, and every test ends with
+ * served; heartbeats that jump a full queue, and on_heard for every frame. Every loop run is bounded by a guard timer, and every test ends with
  * uv_loop_close() == 0: no handle is left behind (STYLE 16). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +46,10 @@ struct node {
     int last_forward_kind;
     uint32_t ups[NODES_MAX + 1];
     uint32_t downs[NODES_MAX + 1];
+    uint32_t heard_count;              /* on_heard calls */
+    uint32_t heard_heartbeats;         /* ... with a heartbeat */
+    uint32_t heard_raft_before_hb;     /* frames heard before the first heartbeat */
+    struct peer_heartbeat last_hb;
     const struct raft_message *expect; /* RAFT messages expected, in order */
     uint32_t expect_count;
     bool close_on_raft; /* transport_close() from inside on_raft */
@@ -196,6 +200,22 @@ static void on_forward(void *ctx, raft_id from, int kind, uint64_t request_id, c
     }
 }
 
+static void on_heard(void *ctx, raft_id from, const struct peer_heartbeat *hb)
+{
+    struct node *n = ctx;
+    n->heard_count++;
+    if (hb == NULL && n->heard_heartbeats == 0) {
+        n->heard_raft_before_hb++;
+    }
+    if (hb != NULL) {
+        n->heard_heartbeats++;
+        n->last_hb = *hb;
+        if (hb->node_id != from) {
+            n->mismatches++;
+        }
+    }
+}
+
 static void on_peer(void *ctx, raft_id peer, bool connected)
 {
     struct node *n = ctx;
@@ -234,7 +254,8 @@ static struct node *node_start_with(struct fixture *f, raft_id id, uint16_t port
     struct transport_config config = *base;
     config.listen_addr = listen;
     struct transport_callbacks cb = {
-        .ctx = n, .on_raft = on_raft, .on_forward = on_forward, .on_peer = on_peer};
+        .ctx = n, .on_raft = on_raft, .on_forward = on_forward, .on_peer = on_peer,
+        .on_heard = on_heard};
     char errmsg[TRANSPORT_ERRMSG_SIZE];
     int rc = transport_start(&f->loop, &config, &cb, &n->t, errmsg);
     if (rc != 0) {
@@ -890,6 +911,55 @@ static void test_address_change_redials(void **state)
     RUN_UNTIL(f, n2->raft_count == 1, 2000);
 }
 
+/* A heartbeat goes ahead of a queue of snapshot chunks, one waits per peer (a newer replaces
+ * it) outside the bound, and every frame received is heard. */
+static void test_heartbeat_jumps_the_queue(void **state)
+{
+    struct fixture *f = *state;
+    struct transport_config config = node_config(1, NULL);
+    config.queue_bytes_max = SYN_FRAME_SIZE_MAX;
+    struct node *n1 = node_start_with(f, 1, 0, &config);
+    uint16_t port2 = dead_port(f);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", port2);
+    assert_int_equal(transport_set_peer(n1->t, 2, addr), 0);
+    /* While 2 is down: a full queue of 1 MiB chunks, then two heartbeats. */
+    struct raft_message chunk = sample(f, RAFT_MSG_SNAPSHOT, 1, 2);
+    while (transport_send_raft(n1->t, &chunk) == 0) {
+    }
+    struct peer_heartbeat hb = {.node_id = 1, .incarnation = 9, .sequence = 1, .sent_ms = 5};
+    assert_int_equal(transport_send_heartbeat(n1->t, 2, &hb), 0);
+    hb.sequence = 2;
+    assert_int_equal(transport_send_heartbeat(n1->t, 2, &hb), 0); /* replaces the first */
+    assert_int_equal(transport_send_heartbeat(n1->t, 7, &hb), SYN_EUNKNOWNNODE);
+    struct transport_peer_stats s = peer_stats(n1, 2);
+    assert_int_equal(s.heartbeats_replaced, 1);
+    assert_true(s.queue_bytes <= SYN_FRAME_SIZE_MAX);
+    uint32_t queued = s.queue_frames;
+    assert_true(queued >= 4);
+
+    struct node *n2 = node_start(f, 2, port2);
+    node_link(n2, n1);
+    RUN_UNTIL(f, n2->raft_count == queued, 5000);
+    assert_int_equal(n2->heard_heartbeats, 1);
+    assert_int_equal(n2->heard_raft_before_hb, 0); /* the heartbeat came first */
+    assert_int_equal(n2->last_hb.sequence, 2);
+    assert_int_equal(n2->last_hb.incarnation, 9);
+    assert_int_equal(n2->last_hb.sent_ms, 5);
+    assert_int_equal(n2->heard_count, queued + 1);
+    assert_int_equal(n2->mismatches, 0);
+    assert_int_equal(peer_stats(n1, 2).heartbeats_sent, 1);
+    assert_int_equal(peer_stats(n2, 1).heartbeats_received, 1);
+    assert_int_equal(peer_stats(n2, 1).frames_received, queued); /* heartbeats apart */
+
+    /* FORWARD frames are heard too. */
+    assert_int_equal(transport_send_forward(n1->t, 2, PEER_FRAME_FORWARD_REQUEST, 1, f->blob,
+                                            1000),
+                     0);
+    RUN_UNTIL(f, n2->forward_count == 1, 2000);
+    assert_int_equal(n2->heard_count, queued + 2);
+}
+
 static void test_dead_peer_queue_is_bounded(void **state)
 {
     struct fixture *f = *state;
@@ -1013,6 +1083,7 @@ enum bad_kind {
     BAD_GARBAGE_AFTER_HELLO,
     BAD_WRONG_SENDER,
     BAD_SECOND_HELLO,
+    BAD_HEARTBEAT_SENDER,
     BAD_SILENCE,
     BAD_KIND_COUNT,
 };
@@ -1059,6 +1130,12 @@ static void bad_bytes(struct fixture *f, enum bad_kind kind, struct syn_buf *b)
         hello_append(b, 3, 0, CLUSTER); /* peer id 0: "whoever listens here" is fine */
         hello_append(b, 3, 2, CLUSTER);
         break;
+    case BAD_HEARTBEAT_SENDER: { /* node 3's connection carrying node 1's heartbeat */
+        hello_append(b, 3, 2, CLUSTER);
+        struct peer_heartbeat hb = {.node_id = 1, .incarnation = 1, .sequence = 1};
+        assert_int_equal(peer_encode_heartbeat(b, &hb), 0);
+        break;
+    }
     case BAD_SILENCE:
     case BAD_KIND_COUNT:
         break;
@@ -1195,6 +1272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_name_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_with_backoff_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_change_redials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_jumps_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_peer_queue_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_peer_queue_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acceptor_that_writes_is_dropped, setup, teardown),
