@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/http_reg_json.h"
 #include "base/err.h"
@@ -18,6 +19,28 @@ struct parse {
     size_t err_size;
     bool failed;
 };
+
+/* Member key of obj, its name compared without regard to case: Consul's Go decoder matches
+ * field names that way, and clients send "name", "Name" or "NAME" (python-consul: lower). */
+static json_t *obj_get(json_t *obj, const char *key)
+{
+    if (!json_is_object(obj)) {
+        return NULL;
+    }
+    json_t *exact = json_object_get(obj, key);
+    if (exact != NULL) {
+        return exact;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        if (strcasecmp(k, key) == 0) {
+            return v;
+        }
+    }
+    return NULL;
+}
 
 __attribute__((format(printf, 2, 3))) static bool fail(struct parse *p, const char *fmt, ...)
 {
@@ -77,7 +100,7 @@ int http_duration_parse(const char *text, uint64_t *ms_out)
 /* A string member into out (size bytes with the NUL); absent leaves out as it is. */
 static bool get_str(struct parse *p, json_t *obj, const char *key, char *out, size_t size)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v = obj_get(obj, key);
     if (v == NULL || json_is_null(v)) {
         return true;
     }
@@ -107,7 +130,7 @@ static bool get_duration(struct parse *p, json_t *obj, const char *key, uint64_t
 
 static bool get_uint(struct parse *p, json_t *obj, const char *key, uint64_t max, uint64_t *out)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v = obj_get(obj, key);
     if (v == NULL || json_is_null(v)) {
         return true;
     }
@@ -159,7 +182,7 @@ static bool check_kind(struct parse *p, json_t *obj, struct reg_check *c)
     uint64_t ms = 0;
     uint64_t pid = 0;
     int kinds = 0;
-    if (json_object_get(obj, "TTL") != NULL) {
+    if (obj_get(obj, "TTL") != NULL) {
         kinds++;
         c->type = REG_CHECK_TTL;
         if (!get_duration(p, obj, "TTL", &ms) || ms == 0 || ms > UINT32_MAX) {
@@ -170,7 +193,7 @@ static bool check_kind(struct parse *p, json_t *obj, struct reg_check *c)
     const char *targets[] = {"HTTP", "TCP", "Script", "PIDFile"};
     const uint8_t types[] = {REG_CHECK_HTTP, REG_CHECK_TCP, REG_CHECK_EXEC, REG_CHECK_PID};
     for (int i = 0; i < 4; i++) {
-        if (json_object_get(obj, targets[i]) != NULL) {
+        if (obj_get(obj, targets[i]) != NULL) {
             kinds++;
             c->type = types[i];
             if (!get_str(p, obj, targets[i], c->target, sizeof(c->target))) {
@@ -178,14 +201,14 @@ static bool check_kind(struct parse *p, json_t *obj, struct reg_check *c)
             }
         }
     }
-    if (json_object_get(obj, "Args") != NULL) {
+    if (obj_get(obj, "Args") != NULL) {
         kinds++;
         c->type = REG_CHECK_EXEC;
-        if (!args_join(p, json_object_get(obj, "Args"), c->target, sizeof(c->target))) {
+        if (!args_join(p, obj_get(obj, "Args"), c->target, sizeof(c->target))) {
             return false;
         }
     }
-    if (json_object_get(obj, "PID") != NULL) {
+    if (obj_get(obj, "PID") != NULL) {
         kinds++;
         c->type = REG_CHECK_PID;
         if (!get_uint(p, obj, "PID", INT32_MAX, &pid) || pid == 0) {
@@ -295,8 +318,8 @@ static bool meta_parse(struct parse *p, json_t *meta, struct reg_instance *in)
 
 static bool checks_parse(struct parse *p, json_t *root, struct reg_instance *in)
 {
-    json_t *one = json_object_get(root, "Check");
-    json_t *many = json_object_get(root, "Checks");
+    json_t *one = obj_get(root, "Check");
+    json_t *many = obj_get(root, "Checks");
     if (one != NULL && !json_is_null(one)) {
         if (!check_parse(p, one, in, 0, &in->checks[in->check_count])) {
             return false;
@@ -334,13 +357,13 @@ int http_reg_json_parse(const uint8_t *body, size_t size, const char *node,
     in->weight_passing = 1;
     in->weight_warning = 1;
     uint64_t port = 0;
-    json_t *weights = json_object_get(root, "Weights");
+    json_t *weights = obj_get(root, "Weights");
     bool ok = json_is_object(root) && get_str(&p, root, "Name", in->name, sizeof(in->name)) &&
               get_str(&p, root, "ID", in->id, sizeof(in->id)) &&
               get_str(&p, root, "Address", in->address, sizeof(in->address)) &&
               get_uint(&p, root, "Port", UINT16_MAX, &port) &&
-              tags_parse(&p, json_object_get(root, "Tags"), in) &&
-              meta_parse(&p, json_object_get(root, "Meta"), in) &&
+              tags_parse(&p, obj_get(root, "Tags"), in) &&
+              meta_parse(&p, obj_get(root, "Meta"), in) &&
               get_duration(&p, root, "TTL", &in->ttl_ms);
     if (ok && weights != NULL && json_is_object(weights)) {
         uint64_t wp = 1;

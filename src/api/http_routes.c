@@ -113,8 +113,9 @@ static const struct http_route routes[] = {
     {"/v1/agent/services", GET_HEAD, http_reg_agent_services},
     {"/v1/agent/self", GET_HEAD, http_reg_agent_self},
     {"/v1/agent/service/register", HTTP_METHOD_BIT(HTTP_PUT), http_reg_register},
-    {"/v1/agent/service/deregister/", HTTP_METHOD_BIT(HTTP_PUT), http_reg_deregister},
-    {"/v1/agent/check/", HTTP_METHOD_BIT(HTTP_PUT), http_reg_check_update},
+    {"/v1/agent/service/deregister/", HTTP_METHOD_BIT(HTTP_PUT) | GET_HEAD, http_reg_deregister},
+    /* GET too: Consul accepted it for TTL reports before 1.0, and clients still send it */
+    {"/v1/agent/check/", HTTP_METHOD_BIT(HTTP_PUT) | GET_HEAD, http_reg_check_update},
 };
 
 /* Whether route r matches path; for a prefix route, *tail is the rest of the path. */

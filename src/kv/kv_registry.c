@@ -73,12 +73,14 @@ static void registry_touched(struct kv_store *kv)
 
 /* ---- Commands ------------------------------------------------------------------------ */
 
+/* Every report sets status_ms (a TTL check expires ttl_ms after its last report);
+ * critical_since_ms moves only when the check turns critical. */
 static void check_status_set(struct reg_check *c, uint8_t status, uint64_t now, uint64_t index)
 {
     if (c->status != status) {
-        c->status_ms = now;
         c->critical_since_ms = status == REG_CRITICAL ? now : 0;
     }
+    c->status_ms = now;
     c->status = status;
     c->modify_index = index;
 }

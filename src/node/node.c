@@ -1,6 +1,7 @@
 /* node.c: starting a node (recovering its disk, binding its addresses), its tick, and
  * stopping it cleanly. */
 #include "node/node_internal.h"
+#include "node/node_checks.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -263,6 +264,14 @@ int node_start(uv_loop_t *loop, const struct node_config *cfg, struct node **out
         return rc;
     }
     start_handles(n);
+    node_watch_attach(n);
+    rc = node_checks_start(n);
+    if (rc != 0) {
+        snprintf(errmsg, NODE_ERRMSG_SIZE, "starting the health checks: %s", syn_strerror(rc));
+        n->free_on_stop = true;
+        node_stop(n, NULL, NULL);
+        return rc;
+    }
     node_raft_run(n);
     LOG_INFO("node", "%s serving: peers on %s, RESP on %s, HTTP on %s", n->cfg.name,
              n->cfg.peer_addr, n->cfg.resp_addr, n->cfg.http_addr);

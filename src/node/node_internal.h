@@ -106,6 +106,7 @@ struct node {
     uint64_t leader_heard_ms; /* uv_now() when a message from the leader last arrived */
     kv_change_cb watch_cb;    /* the service's observer of the store (blocking queries) */
     void *watch_ctx;
+    struct node_checks *checks; /* the health checks this agent runs (node_checks.c) */
     uint64_t conf_index_seen;
     raft_id peers[SYN_PEERS_MAX]; /* the transport's peers, to forget those that left */
     uint32_t peer_count;
@@ -151,8 +152,11 @@ void node_raft_run(struct node *n);
  * arrive in one turn share one Ready, one AppendEntries per follower and one store commit. */
 void node_raft_kick(struct node *n);
 void node_raft_handles_init(struct node *n);
-/* Hands the service's observer of changes to the current store (after it is opened). */
+/* Makes the node the current store's observer of changes (after it is opened): it tells the
+ * check runner and the service's observer (blocking queries). */
 void node_watch_attach(struct node *n);
+/* The whole store was replaced by a snapshot at index. */
+void node_watch_replaced(struct node *n, uint64_t index);
 void node_sync_peers(struct node *n);
 void node_on_raft_message(void *ctx, const struct raft_message *msg);
 const char *node_member_name(const struct raft_member *m, char *out, size_t size);

@@ -101,9 +101,7 @@ static int install_snapshot(struct node *n, const struct raft_snapshot_meta *met
         return rc;
     }
     node_watch_attach(n);
-    if (n->watch_cb != NULL) {
-        n->watch_cb(n->watch_ctx, KV_CHANGE_ALL, (struct kv_bytes){0}, meta->index);
-    }
+    node_watch_replaced(n, meta->index);
     n->snapshot_index = meta->index;
     snprintf(n->snapshot_path, sizeof(n->snapshot_path), "%s", path);
     LOG_INFO("node", "installed the leader's snapshot at index %llu (%llu bytes)",

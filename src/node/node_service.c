@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "node/node_checks.h"
 
 static int svc_write(void *impl, const uint8_t *cmd, size_t size, service_write_cb cb, void *ctx)
 {
@@ -124,11 +125,28 @@ static void svc_watch(void *impl, kv_change_cb cb, void *ctx)
     node_watch_attach(n);
 }
 
+/* The store's one observer: the service's (blocking queries) and the check runner. */
+static void on_kv_change(void *ctx, enum kv_change what, struct kv_bytes key, uint64_t index)
+{
+    struct node *n = ctx;
+    if (what == KV_CHANGE_REGISTRY || what == KV_CHANGE_ALL) {
+        node_checks_touch(n);
+    }
+    if (n->watch_cb != NULL) {
+        n->watch_cb(n->watch_ctx, what, key, index);
+    }
+}
+
 void node_watch_attach(struct node *n)
 {
     if (n->kv != NULL) {
-        kv_set_change_cb(n->kv, n->watch_cb, n->watch_ctx);
+        kv_set_change_cb(n->kv, on_kv_change, n);
     }
+}
+
+void node_watch_replaced(struct node *n, uint64_t index)
+{
+    on_kv_change(n, KV_CHANGE_ALL, (struct kv_bytes){0}, index);
 }
 
 static const struct service_ops node_service_ops = {

@@ -2,6 +2,7 @@
  * work in progress finish, then release the core, the store and the WAL (STYLE 9: memory a
  * handle uses is freed only after its close callback). */
 #include "node/node_internal.h"
+#include "node/node_checks.h"
 
 #include <stdlib.h>
 
@@ -81,6 +82,7 @@ void node_stop(struct node *n, void (*done)(void *ctx), void *ctx)
         uv_close((uv_handle_t *)&n->sig_term, on_handle_closed);
         uv_close((uv_handle_t *)&n->sig_int, on_handle_closed);
     }
+    node_checks_stop(n);
     node_servers_close(n);
     if (n->transport != NULL) {
         n->closing++;

@@ -73,7 +73,7 @@ struct reg_check {
     uint64_t deregister_after_ms; /* critical this long: the instance goes; 0 never */
     uint8_t status;               /* enum reg_status */
     char output[REG_OUTPUT_SIZE_MAX + 1];
-    uint64_t status_ms;         /* proposer clock when the status last changed */
+    uint64_t status_ms;         /* proposer clock of the last report (a CHECK command) */
     uint64_t critical_since_ms; /* when it turned critical; 0 when it is not */
     uint64_t modify_index;
 };
