@@ -18,6 +18,7 @@ check_header jansson.h libjansson-dev
 check_cmd redis-cli redis-tools
 check_cmd ip iproute2 # network namespaces for tests/cluster/partition.sh
 check_cmd curl curl
+check_cmd dig bind9-dnsutils # tests/unit/test_dns_server.c asks the DNS server with dig
 # Consul's Python client, for tests/cluster/http_kv.py (Debian's python3 runs it)
 [ -e /usr/lib/python3/dist-packages/consul/__init__.py ] || need+=(python3-consul)
 
