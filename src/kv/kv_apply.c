@@ -9,6 +9,9 @@
 #include "base/num.h"
 #include "kv/kv_internal.h"
 #include "kv/kv_registry.h"
+#include "registry/reg_record.h"
+
+_Static_assert(KV_OP_MAX < REG_OP_FIRST, "the store's ops and the registry's do not overlap");
 
 /* Doubles the map while it is more than half used, up to map_size_max. Needs no transaction
  * of this process to be active (the read transaction is reset between reads). */
@@ -252,6 +255,25 @@ static int apply_delete(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t 
     return holds && slot.found ? kv_slot_del(kv, &slot, cmd->key) : 0;
 }
 
+/* The replicated log (synod log): the key is the prefix and this entry's index, the same on
+ * every replica; Flags holds the command's clock, the time the entry is shown with. */
+static int apply_append(struct kv_store *kv, const struct kv_cmd *cmd, uint64_t now,
+                        struct kv_result *res)
+{
+    char digits[KV_APPEND_INDEX_DIGITS + 1];
+    kv_cmd_append_index(kv->entry_index, digits);
+    struct syn_buf *key = &kv->scratch_key; /* free while commands apply (kv_list.c's) */
+    syn_buf_reset(key);
+    int rc = syn_buf_append(key, cmd->key.data, cmd->key.size);
+    rc = rc == 0 ? syn_buf_append(key, digits, KV_APPEND_INDEX_DIGITS) : rc;
+    struct kv_bytes k = {.data = key->data, .size = key->len};
+    struct kv_slot slot;
+    rc = rc == 0 ? find_live(kv, k, now, &slot) : rc;
+    rc = rc == 0 ? kv_slot_put(kv, &slot, k, cmd->value, 0, now) : rc;
+    kv_result_set_integer(res, (int64_t)kv->entry_index);
+    return rc;
+}
+
 static int apply_command(struct kv_store *kv, const struct raft_entry *e, struct kv_result *res)
 {
     if (reg_cmd_is_registry(e->data, e->data_size)) {
@@ -281,6 +303,8 @@ static int apply_command(struct kv_store *kv, const struct raft_entry *e, struct
         return apply_put(kv, &cmd, now, res);
     case KV_OP_DELETE:
         return apply_delete(kv, &cmd, now, res);
+    case KV_OP_APPEND:
+        return apply_append(kv, &cmd, now, res);
     default:
         UNREACHABLE(); /* the decoder checked */
     }

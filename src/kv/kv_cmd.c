@@ -124,6 +124,17 @@ static int decode_consul(struct reader *r, struct kv_cmd *cmd)
     return 0;
 }
 
+static int decode_append(struct reader *r, struct kv_cmd *cmd)
+{
+    if (!read_str(r, KV_APPEND_PREFIX_SIZE_MAX, &cmd->key)) {
+        return cmd_bad(cmd, "an APPEND's prefix is cut short or over its size limit");
+    }
+    if (!read_str(r, SYN_VALUE_SIZE_MAX, &cmd->value)) {
+        return cmd_bad(cmd, "an APPEND's value is cut short or over the value size limit");
+    }
+    return 0;
+}
+
 /* DEL, EXPIRE: count keys; MSET: count items, keys and values in turn. */
 static int decode_items(struct reader *r, struct kv_cmd *cmd)
 {
@@ -175,6 +186,9 @@ int kv_cmd_decode(const uint8_t *data, size_t size, struct kv_cmd *cmd)
     case KV_OP_PUT:
     case KV_OP_DELETE:
         rc = decode_consul(&r, cmd);
+        break;
+    case KV_OP_APPEND:
+        rc = decode_append(&r, cmd);
         break;
     case KV_OP_DEL:
     case KV_OP_MSET:
@@ -313,6 +327,32 @@ int kv_cmd_encode_consul(struct syn_buf *out, const struct kv_cmd *cmd)
         rc = append_str(out, cmd->value);
     }
     return encode_end(out, start, rc);
+}
+
+int kv_cmd_encode_append(struct syn_buf *out, uint64_t now_ms, struct kv_bytes prefix,
+                         struct kv_bytes value)
+{
+    if (prefix.size > KV_APPEND_PREFIX_SIZE_MAX || value.size > SYN_VALUE_SIZE_MAX) {
+        return SYN_ETOOBIG;
+    }
+    size_t start = out->len;
+    int rc = append_header(out, KV_OP_APPEND, now_ms);
+    if (rc == 0) {
+        rc = append_str(out, prefix);
+    }
+    if (rc == 0) {
+        rc = append_str(out, value);
+    }
+    return encode_end(out, start, rc);
+}
+
+void kv_cmd_append_index(uint64_t index, char out[KV_APPEND_INDEX_DIGITS + 1])
+{
+    for (uint32_t i = KV_APPEND_INDEX_DIGITS; i-- > 0;) {
+        out[i] = (char)('0' + index % 10u);
+        index /= 10u;
+    }
+    out[KV_APPEND_INDEX_DIGITS] = '\0';
 }
 
 int kv_cmd_encode_items(struct syn_buf *out, uint8_t op, uint64_t now_ms,

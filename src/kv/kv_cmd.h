@@ -13,7 +13,9 @@
  *     EXPIRE  u32 count | count x str key
  *     PUT     u8 cond | u64 user_flags | u64 cas_index | str key | str value
  *     DELETE  u8 cond | u8 recurse | u64 cas_index | str key (a prefix when recurse)
- *   where str is u32 size | size bytes. PUT and DELETE are Consul's KV writes.
+ *     APPEND  str prefix | str value
+ *   where str is u32 size | size bytes. PUT and DELETE are Consul's KV writes. APPEND is the
+ *   replicated log's (synod log): it writes value under prefix + the index of its own entry.
  *
  * now_ms is the proposer's wall clock, stamped into every command so that applying it is
  * deterministic: every replica decides expiry with the same time (docs/kv.md "Expiry").
@@ -41,8 +43,14 @@ enum kv_op {
     KV_OP_EXPIRE = 5,
     KV_OP_PUT = 6,
     KV_OP_DELETE = 7,
+    KV_OP_APPEND = 8,
 };
-#define KV_OP_MAX 7u
+#define KV_OP_MAX 8u /* below the registry's ops (REG_OP_FIRST, kv_apply.c checks) */
+
+/* An APPEND's key is its prefix and then the index of the entry that applied it, in this
+ * many decimal digits, zero-padded (2^64 has 20): keys sort in log order. */
+#define KV_APPEND_INDEX_DIGITS 20u
+#define KV_APPEND_PREFIX_SIZE_MAX (SYN_KEY_SIZE_MAX - KV_APPEND_INDEX_DIGITS)
 
 /* SET's condition on the key's current value (an expired key counts as absent). */
 enum kv_cond {
@@ -83,7 +91,8 @@ struct kv_cmd {
     struct kv_bytes expected; /* SET with KV_COND_IFEQ */
     /* INCRBY (DECR, DECRBY and INCR are INCRBY with -1, -n and 1) */
     int64_t delta;
-    /* PUT, DELETE (cond is KV_COND_NONE or KV_COND_CAS; key and, for PUT, value) */
+    /* PUT, DELETE (cond is KV_COND_NONE or KV_COND_CAS; key and, for PUT, value); APPEND:
+     * key is the prefix, value the value */
     uint64_t user_flags; /* PUT */
     uint64_t cas_index;
     bool recurse; /* DELETE: every key that starts with key */
@@ -107,6 +116,14 @@ int kv_cmd_encode_incrby(struct syn_buf *out, uint64_t now_ms, struct kv_bytes k
  * user_flags (PUT), recurse (DELETE; not with KV_COND_CAS), cas_index. Results: INTEGER 1
  * when it was carried out, 0 when its CAS condition failed. */
 int kv_cmd_encode_consul(struct syn_buf *out, const struct kv_cmd *cmd);
+/* The replicated log's append: value under prefix + the 20-digit index of the entry that
+ * applies it, with user_flags set to the command's clock (the entry's time, for synod log).
+ * SYN_ETOOBIG: prefix over KV_APPEND_PREFIX_SIZE_MAX, value over SYN_VALUE_SIZE_MAX.
+ * Result: INTEGER the entry's index. */
+int kv_cmd_encode_append(struct syn_buf *out, uint64_t now_ms, struct kv_bytes prefix,
+                         struct kv_bytes value);
+/* index in KV_APPEND_INDEX_DIGITS decimal digits, zero-padded, and a NUL, into out. */
+void kv_cmd_append_index(uint64_t index, char out[KV_APPEND_INDEX_DIGITS + 1]);
 /* op is KV_OP_DEL, KV_OP_EXPIRE (items are keys) or KV_OP_MSET (key, value, key, value...). */
 int kv_cmd_encode_items(struct syn_buf *out, uint8_t op, uint64_t now_ms,
                         const struct kv_bytes *items, uint32_t item_count);

@@ -102,20 +102,6 @@ static int open_store(struct node *n, uint64_t snapshot_index)
     return rc == 0 ? 0 : node_fail(n, rc, "store %s: %s", n->kv_dir, err);
 }
 
-/* A founding member that has never taken a snapshot starts from the initial cluster. */
-static void initial_conf(const struct node *n, struct raft_conf *conf)
-{
-    memset(conf, 0, sizeof(*conf));
-    for (uint32_t i = 0; i < n->cfg.initial_count; i++) {
-        const struct node_member *m = &n->cfg.initial[i];
-        struct raft_member *rm = &conf->members[conf->member_count++];
-        rm->id = m->id;
-        rm->role = RAFT_VOTER;
-        int len = snprintf(rm->addr, sizeof(rm->addr), "%s@%s", m->name, m->peer_addr);
-        rm->addr_size = (uint8_t)(len < (int)sizeof(rm->addr) ? len : (int)sizeof(rm->addr));
-    }
-}
-
 static int open_storage(struct node *n)
 {
     snprintf(n->wal_dir, sizeof(n->wal_dir), "%s/wal", n->cfg.data_dir);
@@ -145,8 +131,14 @@ int node_raft_create(struct node *n, const struct wal_recovery *rec)
 {
     struct raft_restore restore;
     wal_recovery_restore(rec, &restore);
+    /* A founding member that has never taken a snapshot starts from the bootstrap
+     * configuration (node_bootstrap.c), then the CONF entries of its log. */
     if (restore.snapshot.index == 0 && restore.snapshot.conf.member_count == 0 && !n->cfg.join) {
-        initial_conf(n, &restore.snapshot.conf);
+        char err[NODE_ERRMSG_SIZE];
+        int brc = node_bootstrap_conf(n, &restore.snapshot.conf, err, sizeof(err));
+        if (brc != 0) {
+            return node_fail(n, brc, "%s", err);
+        }
     }
     struct raft_config rc_cfg;
     raft_config_default(&rc_cfg, n->cfg.id);

@@ -193,4 +193,10 @@ void node_persist_start(struct node *n);
 /* node_service.c */
 void node_service_init(struct node *n);
 
+/* node_bootstrap.c: the configuration a founding member starts from: DATA_DIR/cluster, written
+ * from --initial-cluster when the directory is new. 0, or SYN_ECORRUPT / SYN_EIO with a
+ * sentence in err. */
+int node_bootstrap_conf(struct node *n, struct raft_conf *conf, char *err, size_t err_size);
+
+
 #endif

@@ -1136,6 +1136,42 @@ static void test_consul_put_cas_meta(void **state)
     assert_int_equal(meta_of(f, "web/a").create_index, f->index);
 }
 
+/* synod log's APPEND: the key is the prefix and the entry's own index in 20 digits, so the
+ * listing is in log order; Flags is the command's clock; the result is the index. */
+static void test_append_log(void **state)
+{
+    struct fx *f = *state;
+    const char *texts[] = {"first", "second", ""};
+    uint64_t indexes[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(kv_cmd_encode_append(&f->cmd, T0 + (uint64_t)i, str("synod/log/"),
+                                              str(texts[i])),
+                         0);
+        const struct kv_result *r = apply_cmd(f);
+        assert_int_equal(r->kind, KV_RESULT_INTEGER);
+        assert_int_equal(r->integer, f->index);
+        indexes[i] = f->index;
+        if (i == 0) {
+            set(f, "synod/lof", "not in the log"); /* another entry between two appends */
+        }
+    }
+    struct listing l;
+    assert_int_equal(list(f, "synod/log/", &l), indexes[2]);
+    assert_int_equal(l.count, 3);
+    for (int i = 0; i < 3; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "synod/log/%020llu", (unsigned long long)indexes[i]);
+        assert_string_equal(l.keys[i], want);
+        struct kv_meta_entry m = meta_of(f, want);
+        assert_int_equal(m.modify_index, indexes[i]);
+        assert_int_equal(m.user_flags, T0 + (uint64_t)i);
+        if (texts[i][0] != '\0') {
+            assert_string_equal(get(f, want), texts[i]);
+        }
+    }
+    assert_int_equal(indexes[1], indexes[0] + 2);
+}
+
 static void test_consul_listing(void **state)
 {
     struct fx *f = *state;
@@ -1260,6 +1296,7 @@ int main(void)
         T(test_map_grows_then_fills),
         T(test_consul_put_cas_meta),
         T(test_consul_listing),
+        T(test_append_log),
         T(test_consul_long_prefixes),
         T(test_change_observer),
     };

@@ -37,6 +37,8 @@ static int reencode(const struct kv_cmd *cmd, struct syn_buf *out)
     case KV_OP_PUT:
     case KV_OP_DELETE:
         return kv_cmd_encode_consul(out, cmd);
+    case KV_OP_APPEND:
+        return kv_cmd_encode_append(out, cmd->now_ms, cmd->key, cmd->value);
     default: {
         struct kv_bytes *items = calloc(cmd->item_count, sizeof(*items));
         size_t offset = 0;
@@ -194,6 +196,50 @@ static void test_encode_limits(void **state)
     syn_buf_free(&b);
 }
 
+/* The replicated log's APPEND: its layout, its limits, every truncation refused, and the
+ * index of a key written in 20 digits. */
+static void test_append(void **state)
+{
+    (void)state;
+    struct syn_buf b;
+    syn_buf_init(&b, 0);
+    assert_int_equal(kv_cmd_encode_append(&b, 0x0102, str("synod/log/"), str("hello")), 0);
+    static const uint8_t want[] = {KV_CMD_VERSION, KV_OP_APPEND, 2, 1, 0, 0, 0, 0, 0, 0,
+                                   10, 0, 0, 0, 's', 'y', 'n', 'o', 'd', '/', 'l', 'o', 'g', '/',
+                                   5, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.data, want, sizeof(want));
+    struct kv_cmd out;
+    assert_int_equal(kv_cmd_decode(b.data, b.len, &out), 0);
+    assert_int_equal(out.op, KV_OP_APPEND);
+    assert_int_equal(out.now_ms, 0x0102);
+    assert_true(bytes_eq(out.key, str("synod/log/")) && bytes_eq(out.value, str("hello")));
+    for (size_t n = 0; n < b.len; n++) {
+        assert_int_equal(kv_cmd_decode(b.data, n, &out), SYN_EBADMSG);
+    }
+    /* A prefix leaves room for the index in a key; values are values. */
+    uint8_t *big = calloc(1, SYN_VALUE_SIZE_MAX + 1);
+    struct kv_bytes prefix_max = {.data = big, .size = KV_APPEND_PREFIX_SIZE_MAX};
+    struct kv_bytes prefix_over = {.data = big, .size = KV_APPEND_PREFIX_SIZE_MAX + 1};
+    struct kv_bytes value_over = {.data = big, .size = SYN_VALUE_SIZE_MAX + 1};
+    syn_buf_reset(&b);
+    assert_int_equal(kv_cmd_encode_append(&b, 0, prefix_max, str("")), 0);
+    assert_int_equal(kv_cmd_decode(b.data, b.len, &out), 0);
+    syn_put_u32le(b.data + KV_CMD_HEADER_SIZE, KV_APPEND_PREFIX_SIZE_MAX + 1);
+    assert_int_equal(kv_cmd_decode(b.data, b.len, &out), SYN_EBADMSG);
+    syn_buf_reset(&b);
+    assert_int_equal(kv_cmd_encode_append(&b, 0, prefix_over, str("")), SYN_ETOOBIG);
+    assert_int_equal(kv_cmd_encode_append(&b, 0, str("p"), value_over), SYN_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    free(big);
+    char digits[KV_APPEND_INDEX_DIGITS + 1];
+    kv_cmd_append_index(57, digits);
+    assert_string_equal(digits, "00000000000000000057");
+    kv_cmd_append_index(UINT64_MAX, digits);
+    assert_string_equal(digits, "18446744073709551615");
+    syn_buf_free(&b);
+}
+
 static void expect_bad(const uint8_t *data, size_t size)
 {
     struct kv_cmd cmd;
@@ -263,7 +309,10 @@ static void test_decode_mutations(void **state)
     uint32_t accepted = 0;
     for (int round = 0; round < 20000; round++) {
         syn_buf_reset(&valid);
-        switch (round % 5) {
+        switch (round % 6) {
+        case 5:
+            assert_int_equal(kv_cmd_encode_append(&valid, 9, str("synod/log/"), str("hi")), 0);
+            break;
         case 4: {
             struct kv_cmd c = {.op = round % 2 ? KV_OP_PUT : KV_OP_DELETE,
                                .cond = round % 3 ? KV_COND_CAS : KV_COND_NONE,
@@ -539,6 +588,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_round_trip),   cmocka_unit_test(test_other_round_trips),
         cmocka_unit_test(test_encode_limits),    cmocka_unit_test(test_decode_refuses),
+        cmocka_unit_test(test_append),
         cmocka_unit_test(test_decode_mutations), cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_glob_examples),    cmocka_unit_test(test_glob_property),
     };
