@@ -137,6 +137,18 @@ fuzz-resp: build/fuzz/fuzz_resp
 	@mkdir -p build/fuzz/corpus-resp
 	build/fuzz/fuzz_resp -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus-resp
 
+# The DNS codec and answers (src/dns without the server), FUZZ_SECONDS, run by `make fuzz`.
+build/fuzz/fuzz_dns_msg: tests/fuzz/fuzz_dns_msg.c $(filter-out src/dns/dns_server%,$(wildcard src/dns/*.c)) $(wildcard src/base/*.c) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Itests $^ -o $@ -lm
+
+.PHONY: fuzz-dns-msg
+fuzz: fuzz-dns-msg
+
+fuzz-dns-msg: build/fuzz/fuzz_dns_msg
+	@mkdir -p build/fuzz/corpus-dns-msg
+	build/fuzz/fuzz_dns_msg -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build/fuzz/corpus-dns-msg
+
 # The Raft core in memory, then real agents against redis-server (bench/run.sh: RESP
 # throughput, failover, memory and restart); bench-full runs the long versions.
 bench: $(BUILD)/bench/raft_bench $(BUILD)/synod

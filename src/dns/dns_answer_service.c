@@ -3,6 +3,7 @@
  * IPv4 address, RFC 2181 5: no duplicates in an RRset) and SRV records (RFC 2782) whose
  * targets' addresses follow as additional A records. */
 #include <string.h>
+#include <strings.h>
 
 #include "base/assert.h"
 #include "base/err.h"
@@ -82,9 +83,16 @@ static void answer_a(struct dns_reply *r, const struct dns_instance *in, uint32_
     }
 }
 
-/* Writes the SRV records; order[] gets the instances written, in order. */
+/* An SRV record written: which instance, and what its target's A record would be. */
+struct written_srv {
+    uint16_t index;
+    uint8_t kind; /* enum target_kind */
+    uint32_t ipv4;
+};
+
+/* Writes the SRV records; srv[] gets those written, in order. */
 static uint32_t answer_srv(struct dns_reply *r, const struct dns_instance *in, uint32_t count,
-                           uint16_t *order)
+                           struct written_srv *srv)
 {
     uint32_t written = 0;
     for (uint32_t i = 0; i < count; i++) {
@@ -99,24 +107,19 @@ static uint32_t answer_srv(struct dns_reply *r, const struct dns_instance *in, u
                            weight, in[k].port, &t.name) != 0) {
             break;
         }
-        order[written++] = (uint16_t)k;
+        srv[written++] = (struct written_srv){(uint16_t)k, (uint8_t)t.kind, ipv4_key(t.ipv4)};
     }
     return written;
 }
 
-/* Whether an earlier SRV target of order[0..before) is the same name as t. */
-static bool target_seen(const struct dns_reply *r, const struct dns_instance *in,
-                        const uint16_t *order, uint32_t before, const struct target *t)
+/* Whether an SRV record before srv[i] has the same target: the same kind and address, and
+ * for node targets the same node. */
+static bool target_seen(const struct dns_instance *in, const struct written_srv *srv, uint32_t i)
 {
-    for (uint32_t i = 0; i < before; i++) {
-        const struct dns_instance *e = &in[order[i]];
-        uint8_t ipv4[4];
-        if (!dns_ipv4_parse(e->address, ipv4) || ipv4_key(ipv4) != ipv4_key(t->ipv4)) {
-            continue; /* a different address: a different target */
-        }
-        struct target u;
-        target_of(r, e, &u);
-        if (u.kind == t->kind && dns_name_equal(&u.name, &t->name)) {
+    for (uint32_t j = 0; j < i; j++) {
+        if (srv[j].kind == srv[i].kind && srv[j].ipv4 == srv[i].ipv4 &&
+            (srv[i].kind != TARGET_NODE ||
+             strcasecmp(in[srv[j].index].node, in[srv[i].index].node) == 0)) {
             return true;
         }
     }
@@ -125,15 +128,15 @@ static bool target_seen(const struct dns_reply *r, const struct dns_instance *in
 
 /* The A records of the SRV targets synod names, once each; what does not fit is left out
  * without TC (RFC 2181 9: additional data is optional). */
-static void additional_a(struct dns_reply *r, const struct dns_instance *in, const uint16_t *order,
-                         uint32_t count)
+static void additional_a(struct dns_reply *r, const struct dns_instance *in,
+                         const struct written_srv *srv, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
-        struct target t;
-        target_of(r, &in[order[i]], &t);
-        if (t.kind == TARGET_HOST || target_seen(r, in, order, i, &t)) {
+        if (srv[i].kind == TARGET_HOST || target_seen(in, srv, i)) {
             continue;
         }
+        struct target t;
+        target_of(r, &in[srv[i].index], &t);
         ASSERT(t.kind == TARGET_NODE || t.kind == TARGET_ADDR);
         if (dns_writer_a(&r->w, DNS_SECTION_ADDITIONAL, &t.name, r->zone->ttl_s, t.ipv4) != 0) {
             return;
@@ -160,8 +163,8 @@ void dns_reply_service(struct dns_reply *r, const char *name, const char *tag)
         answer_a(r, in, count);
     }
     if (qtype == DNS_TYPE_SRV || qtype == DNS_TYPE_ANY) {
-        uint16_t order[SYN_DNS_INSTANCES_MAX];
-        uint32_t written = answer_srv(r, in, count, order);
-        additional_a(r, in, order, written);
+        struct written_srv srv[SYN_DNS_INSTANCES_MAX];
+        uint32_t written = answer_srv(r, in, count, srv);
+        additional_a(r, in, srv, written);
     }
 }

@@ -163,7 +163,8 @@ struct dns_writer {
     enum dns_section section; /* the last section written to */
     bool left_out[4];         /* a record of that section did not fit */
     uint32_t names_count;
-    uint16_t names_at[SYN_DNS_COMPRESS_NAMES_MAX]; /* offsets of labels written, to point to */
+    uint16_t names_at[SYN_DNS_COMPRESS_NAMES_MAX];   /* offsets of labels written, to point to */
+    uint32_t names_hash[SYN_DNS_COMPRESS_NAMES_MAX]; /* a hash of the name from each on */
 };
 
 /* Starts a message in data (capacity bytes). The message may take limit bytes; with_opt

@@ -55,13 +55,25 @@ static bool written_name_is(const struct dns_writer *w, size_t at, const struct 
     UNREACHABLE(); /* we write no pointer chains longer than the labels of a name */
 }
 
+/* FNV-1a of the labels of n from label i on, case folded: remembered with each position so
+ * that a search compares numbers first and names only when they match. */
+static uint32_t suffix_hash(const struct dns_name *n, uint32_t i)
+{
+    uint32_t h = 2166136261u;
+    for (size_t at = n->label_at[i]; at < n->size; at++) {
+        h = (h ^ dns_lower(n->wire[at])) * 16777619u;
+    }
+    return h;
+}
+
 static struct name_plan name_plan(const struct dns_writer *w, const struct dns_name *n,
                                   bool compress)
 {
     struct name_plan p = {.literal = n->size, .pointer = 0, .size = n->size};
     for (uint32_t i = 0; compress && i < n->label_count; i++) {
+        uint32_t h = suffix_hash(n, i);
         for (uint32_t k = 0; k < w->names_count; k++) {
-            if (written_name_is(w, w->names_at[k], n, i)) {
+            if (w->names_hash[k] == h && written_name_is(w, w->names_at[k], n, i)) {
                 p.literal = n->label_at[i];
                 p.pointer = w->names_at[k];
                 p.size = p.literal + 2u;
@@ -83,6 +95,7 @@ static void name_put(struct dns_writer *w, const struct dns_name *n, const struc
     for (uint32_t i = 0; i < n->label_count && n->label_at[i] < p->literal; i++) {
         size_t label_offset = at + n->label_at[i];
         if (label_offset <= POINTER_OFFSET_MAX && w->names_count < SYN_DNS_COMPRESS_NAMES_MAX) {
+            w->names_hash[w->names_count] = suffix_hash(n, i); /* what follows is n's rest */
             w->names_at[w->names_count++] = (uint16_t)label_offset;
         }
     }
