@@ -190,11 +190,6 @@ static bool has_tag(const struct reg_instance *in, const char *tag)
     return false;
 }
 
-bool http_reg_healthy(const struct reg_instance *in, uint8_t node_health)
-{
-    return node_health != REG_NODE_FAILED && reg_instance_status(in) == REG_PASSING;
-}
-
 static bool selected(const struct walk *w, const struct reg_instance *in)
 {
     const struct http_kv_query *q = w->q;
@@ -205,7 +200,7 @@ static bool selected(const struct walk *w, const struct reg_instance *in)
         return true;
     }
     const struct reg_node *n = node_find(w->nodes, in->node);
-    return http_reg_healthy(in, n != NULL ? n->health : REG_NODE_ALIVE);
+    return reg_instance_healthy(in, n != NULL ? n->health : REG_NODE_ALIVE);
 }
 
 /* The comma before every element but the first. */

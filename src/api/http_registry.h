@@ -20,10 +20,6 @@ enum http_reg_endpoint {
     HTTP_REG_AGENT_SERVICES = 6,
 };
 
-/* Whether an instance is healthy: every check passing, and its node not failed. What
- * ?passing, DNS and the load balancer route to. */
-bool http_reg_healthy(const struct reg_instance *in, uint8_t node_health);
-
 void http_reg_catalog_services(struct http_exchange *ex);
 void http_reg_catalog_service(struct http_exchange *ex);
 void http_reg_catalog_nodes(struct http_exchange *ex);

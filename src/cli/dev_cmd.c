@@ -123,7 +123,11 @@ static int dev_cmd_check_ports(const struct dev_plan *plan)
             uint16_t port;
             const char *what;
         } ports[] = {
-            {n->resp_port, "Redis protocol"}, {n->http_port, "HTTP"}, {n->peer_port, "Raft peer"}};
+            {n->resp_port, "Redis protocol"},
+            {n->http_port, "HTTP"},
+            {n->dns_port, "DNS (TCP)"},
+            {n->peer_port, "Raft peer"},
+        };
         for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
             if (!dev_cmd_port_free(ports[k].port)) {
                 dev_cmd_say("port %u (%s's %s port) is in use: is another synod dev running? "

@@ -21,7 +21,7 @@ const char dev_plan_usage[] =
     "Runs a local cluster in one command: N `synod agent` processes (n1, n2, ...) on\n"
     "127.0.0.1, waits until they have elected a leader, prints how to talk to them, and stops\n"
     "them cleanly on Ctrl-C (SIGINT) or SIGTERM. Node i listens on ports 6000+i (Redis\n"
-    "protocol), 8500+i (HTTP) and 7000+i (Raft peers). Data and logs are kept between runs,\n"
+    "protocol), 8500+i (HTTP), 8600+i (DNS) and 7000+i (Raft peers). Data and logs are kept between runs,\n"
     "so a dev cluster started again recovers. A node that dies (kill -9 it to watch a\n"
     "failover) is reported; the others carry on.\n"
     "\n"
@@ -168,6 +168,7 @@ int dev_plan_layout(struct dev_plan *plan, const char *data_dir)
         n->peer_port = (uint16_t)(DEV_PLAN_PEER_PORT_BASE + port);
         n->resp_port = (uint16_t)(DEV_PLAN_RESP_PORT_BASE + port);
         n->http_port = (uint16_t)(DEV_PLAN_HTTP_PORT_BASE + port);
+        n->dns_port = (uint16_t)(DEV_PLAN_DNS_PORT_BASE + port);
         /* Built in locals, then copied: snprintf() must not read the plan it writes. */
         const char name[DEV_PLAN_NAME_SIZE_MAX] = {'n', (char)('1' + i), '\0'};
         char peer[DEV_PLAN_ADDR_SIZE_MAX];
@@ -178,6 +179,7 @@ int dev_plan_layout(struct dev_plan *plan, const char *data_dir)
         memcpy(n->peer_addr, peer, sizeof(peer));
         memcpy(n->http_addr, http, sizeof(http));
         snprintf(n->resp_addr, sizeof(n->resp_addr), "127.0.0.1:%u", (unsigned)n->resp_port);
+        snprintf(n->dns_addr, sizeof(n->dns_addr), "127.0.0.1:%u", (unsigned)n->dns_port);
         snprintf(n->data_dir, sizeof(n->data_dir), "%s/%s", dir, name);
         snprintf(n->log_path, sizeof(n->log_path), "%s/%s.log", dir, name);
         plan_list_add(plan->initial_cluster, sizeof(plan->initial_cluster), name, peer);
@@ -200,6 +202,7 @@ void dev_plan_agent_argv(const struct dev_plan *plan, uint32_t i, const char *ex
         {"--peer-addr", n->peer_addr},
         {"--resp-addr", n->resp_addr},
         {"--http-addr", n->http_addr},
+        {"--dns-addr", n->dns_addr},
         {"--initial-cluster", plan->initial_cluster},
     };
     _Static_assert(2 + 2 * sizeof(options) / sizeof(options[0]) == DEV_PLAN_AGENT_ARGC,

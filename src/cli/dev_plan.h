@@ -18,6 +18,7 @@
 #define DEV_PLAN_PEER_PORT_BASE 7000u
 #define DEV_PLAN_RESP_PORT_BASE 6000u
 #define DEV_PLAN_HTTP_PORT_BASE 8500u
+#define DEV_PLAN_DNS_PORT_BASE 8600u
 #define DEV_PLAN_PORT_OFFSET_MAX 50000u /* the highest port stays below 65536 */
 #define DEV_PLAN_WAIT_S_DEFAULT 15u     /* for a leader, before giving up */
 #define DEV_PLAN_WAIT_S_MAX 600u
@@ -30,11 +31,11 @@
 #define DEV_PLAN_ADDR_SIZE_MAX 24u /* "127.0.0.1:65535" */
 #define DEV_PLAN_CLUSTER_SIZE_MAX                                                                  \
     (DEV_PLAN_NODES_MAX * (DEV_PLAN_NAME_SIZE_MAX + DEV_PLAN_ADDR_SIZE_MAX))
-#define DEV_PLAN_AGENT_ARGC 14u /* synod agent --id .. --initial-cluster LIST */
+#define DEV_PLAN_AGENT_ARGC 16u /* synod agent --id .. --initial-cluster LIST */
 #define DEV_PLAN_STAMP_SIZE_MAX 64u
 
 _Static_assert(DEV_PLAN_NODES_MAX <= 9u, "node names n1..n9 have one digit");
-_Static_assert(DEV_PLAN_HTTP_PORT_BASE + DEV_PLAN_PORT_OFFSET_MAX + DEV_PLAN_NODES_MAX <= 65535u,
+_Static_assert(DEV_PLAN_DNS_PORT_BASE + DEV_PLAN_PORT_OFFSET_MAX + DEV_PLAN_NODES_MAX <= 65535u,
                "the highest port of the largest offset is a port");
 _Static_assert(DEV_PLAN_PEER_PORT_BASE + DEV_PLAN_NODES_MAX < DEV_PLAN_HTTP_PORT_BASE &&
                    DEV_PLAN_RESP_PORT_BASE + DEV_PLAN_NODES_MAX < DEV_PLAN_PEER_PORT_BASE,
@@ -45,9 +46,11 @@ struct dev_node {
     uint16_t peer_port;
     uint16_t resp_port;
     uint16_t http_port;
+    uint16_t dns_port;
     char peer_addr[DEV_PLAN_ADDR_SIZE_MAX];
     char resp_addr[DEV_PLAN_ADDR_SIZE_MAX];
     char http_addr[DEV_PLAN_ADDR_SIZE_MAX];
+    char dns_addr[DEV_PLAN_ADDR_SIZE_MAX];
     char data_dir[DEV_PLAN_PATH_SIZE_MAX];
     char log_path[DEV_PLAN_PATH_SIZE_MAX];
 };

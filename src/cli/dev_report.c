@@ -41,6 +41,10 @@ static void report_text(FILE *out, const struct dev_agents *agents, const char *
     fprintf(out, "  curl -X PUT -d hello http://%s/v1/kv/greeting\n", a->http_addr);
     fprintf(out, "  curl 'http://%s/v1/kv/greeting?raw'\n", b->http_addr);
     fprintf(out, "  curl http://%s/v1/status/leader\n", c->http_addr);
+    fprintf(out, "  curl -X PUT -d '{\"Name\":\"web\",\"Port\":8080,\"Check\":{\"TCP\":\"127.0.0.1:8080\","
+                 "\"Interval\":\"1s\"}}' http://%s/v1/agent/service/register\n",
+            a->http_addr);
+    fprintf(out, "  dig @127.0.0.1 -p %u web.service.synod SRV\n", b->dns_port);
     if (strcmp(plan->http_addrs, CLI_ADDRS_DEFAULT) != 0) { /* synod kv's default: ours */
         fprintf(out, "  export %s=%s\n", CLI_ADDR_ENV, plan->http_addrs);
     }

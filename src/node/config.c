@@ -24,7 +24,11 @@ const char node_config_usage[] =
     "  --data-dir DIR          where the write-ahead log, snapshots and the store live\n"
     "  --peer-addr HOST:PORT   Raft traffic from the other nodes\n"
     "  --resp-addr HOST:PORT   Redis-protocol clients (redis-cli, redis-benchmark, libraries)\n"
-    "  --http-addr HOST:PORT   HTTP API (/v1/health, /v1/status/leader, /v1/status/peers)\n"
+    "  --http-addr HOST:PORT   HTTP API: Consul's KV, catalog, health and agent endpoints\n"
+    "  --dns-addr HOST:PORT    also answer DNS (UDP and TCP) for NAME.service.DOMAIN and\n"
+    "                          NODE.node.DOMAIN (default: no DNS server)\n"
+    "  --dns-domain DOMAIN     the DNS domain (default synod; consul works too)\n"
+    "  --dns-ttl SECONDS       the TTL of DNS answers (default 0, as Consul)\n"
     "  --initial-cluster LIST  the founding members, NAME=HOST:PORT,...; must include --id\n"
     "                          unless --join is given\n"
     "  --join                  start outside the cluster; a member adds this node later\n"
@@ -230,6 +234,20 @@ static int set_option(struct node_config *cfg, const char *flag, const char *val
     }
     if (strcmp(flag, "initial-cluster") == 0) {
         return parse_cluster(cfg, value, err, err_size);
+    }
+    if (strcmp(flag, "dns-addr") == 0) {
+        return set_addr(cfg->dns_addr, flag, value, err, err_size);
+    }
+    if (strcmp(flag, "dns-domain") == 0) {
+        if (value[0] == '\0' || strlen(value) >= sizeof(cfg->dns_domain)) {
+            return fail(err, err_size, "--dns-domain: empty or longer than %zu bytes",
+                        sizeof(cfg->dns_domain) - 1);
+        }
+        snprintf(cfg->dns_domain, sizeof(cfg->dns_domain), "%s", value);
+        return 0;
+    }
+    if (strcmp(flag, "dns-ttl") == 0) {
+        return set_u32(&cfg->dns_ttl_s, flag, value, 0, 86400, err, err_size);
     }
     if (strcmp(flag, "cluster-id") == 0) {
         size_t n = strlen(value);

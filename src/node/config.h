@@ -29,6 +29,9 @@ struct node_config {
     char peer_addr[NODE_ADDR_SIZE_MAX];
     char resp_addr[NODE_ADDR_SIZE_MAX];
     char http_addr[NODE_ADDR_SIZE_MAX];
+    char dns_addr[NODE_ADDR_SIZE_MAX]; /* "" when no DNS server */
+    char dns_domain[128];
+    uint32_t dns_ttl_s;
     char cluster_id[SYN_CLUSTER_ID_SIZE_MAX + 1];
     struct node_member initial[SYN_MEMBERS_MAX];
     uint32_t initial_count;

@@ -1,5 +1,5 @@
 /* node_servers.c: starts and closes the node's client servers: RESP (Redis protocol) and
- * HTTP, both serving the node through struct service. */
+ * HTTP, both serving the node through struct service, and DNS (node_dns.c). */
 #include "node/node_servers.h"
 
 #include <stdio.h>
@@ -25,7 +25,7 @@ int node_servers_start(struct node *n)
         snprintf(n->errmsg, sizeof(n->errmsg), "HTTP address %s: %s", n->cfg.http_addr, err);
         return rc;
     }
-    return 0;
+    return node_dns_start(n);
 }
 
 static void on_server_closed(void *ctx)
@@ -45,4 +45,5 @@ void node_servers_close(struct node *n)
         http_server_close(n->http, on_server_closed, n);
         n->http = NULL;
     }
+    node_dns_close(n);
 }

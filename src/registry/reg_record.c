@@ -335,6 +335,11 @@ uint8_t reg_instance_status(const struct reg_instance *in)
     return worst;
 }
 
+bool reg_instance_healthy(const struct reg_instance *in, uint8_t node_health)
+{
+    return node_health != REG_NODE_FAILED && reg_instance_status(in) == REG_PASSING;
+}
+
 const char *reg_status_name(uint8_t status)
 {
     static const char *const names[] = {"unknown", "passing", "warning", "critical"};

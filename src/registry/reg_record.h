@@ -125,6 +125,9 @@ int reg_node_decode(const uint8_t *data, size_t size, struct reg_node *node);
 
 /* The worst status of the instance's checks (REG_PASSING when it has none). */
 uint8_t reg_instance_status(const struct reg_instance *in);
+/* Whether discovery returns it: every check passing and its node (node_health, enum
+ * reg_health) not failed. What ?passing, DNS and the load balancer route to. */
+bool reg_instance_healthy(const struct reg_instance *in, uint8_t node_health);
 const char *reg_status_name(uint8_t status);    /* "passing", "warning", "critical" */
 const char *reg_health_name(uint8_t health);    /* "alive", "suspect", "failed" */
 const char *reg_check_type_name(uint8_t type);  /* "ttl", "pid", "tcp", "http", "exec" */

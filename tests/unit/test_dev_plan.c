@@ -144,7 +144,7 @@ static void test_agent_argv(void **state)
     }
     assert_string_equal(line, "/bin/synod agent --id n2 --data-dir /d/n2 --peer-addr "
                               "127.0.0.1:7002 --resp-addr 127.0.0.1:6002 --http-addr "
-                              "127.0.0.1:8502 --initial-cluster "
+                              "127.0.0.1:8502 --dns-addr 127.0.0.1:8602 --initial-cluster "
                               "n1=127.0.0.1:7001,n2=127.0.0.1:7002");
     assert_null(argv[DEV_PLAN_AGENT_ARGC]);
 }
