@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/http_agent.h"
 #include "api/http_operator.h"
 #include "api/http_registry.h"
 #include "api/http_server_internal.h"
@@ -112,6 +113,7 @@ static const struct http_route routes[] = {
     {"/v1/health/state/", GET_HEAD, http_reg_health_state},
     {"/v1/agent/services", GET_HEAD, http_reg_agent_services},
     {"/v1/agent/self", GET_HEAD, http_reg_agent_self},
+    {"/v1/agent/members", GET_HEAD, http_agent_members},
     {"/v1/agent/service/register", HTTP_METHOD_BIT(HTTP_PUT), http_reg_register},
     {"/v1/agent/service/deregister/", HTTP_METHOD_BIT(HTTP_PUT) | GET_HEAD, http_reg_deregister},
     /* GET too: Consul accepted it for TTL reports before 1.0, and clients still send it */

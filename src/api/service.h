@@ -43,6 +43,9 @@ struct service_member {
     bool leader;
     bool self;
     uint64_t match_index; /* known on the leader only; 0 elsewhere */
+    const char *health;     /* this node's failure detector: "alive", "suspect", "failed",
+                               "self" (or "unknown" for a member joined just now); static */
+    uint64_t last_heard_ms; /* since this node last heard from it; 0 for self */
 };
 
 struct service_info {

@@ -53,6 +53,7 @@ static void on_input(struct api_conn *c)
             return;
         }
         tcp_answer(s, c, size);
+        c->in_need = DNS_TCP_LENGTH_SIZE; /* what a resume needs to look at the next one */
         if (api_conn_output_size(c) > SYN_DNS_TCP_OUTPUT_PAUSE_SIZE) {
             api_conn_pause(c); /* a client that asks and does not read: wait for it */
         }

@@ -29,6 +29,7 @@ void fd_config_default(struct fd_config *cfg)
         .min_std_dev_ms = FD_MIN_STD_DEV_MS_DEFAULT,
         .acceptable_pause_ms = FD_ACCEPTABLE_PAUSE_MS_DEFAULT,
         .hard_timeout_ms = FD_HARD_TIMEOUT_MS_DEFAULT,
+        .first_contact_timeout_ms = FD_FIRST_CONTACT_TIMEOUT_MS_DEFAULT,
     };
 }
 
@@ -49,6 +50,8 @@ int fd_config_check(const struct fd_config *cfg, const char **why)
         bad = "acceptable pause: at most 100000000 ms";
     } else if (cfg->hard_timeout_ms <= cfg->heartbeat_interval_ms) {
         bad = "hard timeout: longer than the heartbeat interval";
+    } else if (cfg->first_contact_timeout_ms < cfg->hard_timeout_ms) {
+        bad = "first contact timeout: at least the hard timeout";
     }
     if (why != NULL) {
         *why = bad;
@@ -201,6 +204,7 @@ static int member_heard(struct fd_member *m, uint64_t now_ms, struct fd_event *e
     if (now_ms > m->last_heard_ms) {
         m->last_heard_ms = now_ms;
     }
+    m->heard = true;
     if (m->state == FD_ALIVE) {
         return 0;
     }
@@ -243,7 +247,9 @@ static uint8_t judge(const struct fd *fd, const struct fd_member *m, uint64_t si
                      double phi)
 {
     uint8_t to = FD_ALIVE;
-    if (phi >= fd->cfg.phi_fail || silence_ms >= fd->cfg.hard_timeout_ms) {
+    if (!m->heard) {
+        to = silence_ms >= fd->cfg.first_contact_timeout_ms ? FD_FAILED : FD_ALIVE;
+    } else if (phi >= fd->cfg.phi_fail || silence_ms >= fd->cfg.hard_timeout_ms) {
         to = FD_FAILED;
     } else if (phi >= fd->cfg.phi_suspect) {
         to = FD_SUSPECT;

@@ -37,6 +37,7 @@
 #define FD_MIN_STD_DEV_MS_DEFAULT 200u
 #define FD_ACCEPTABLE_PAUSE_MS_DEFAULT 400u
 #define FD_HARD_TIMEOUT_MS_DEFAULT 1750u
+#define FD_FIRST_CONTACT_TIMEOUT_MS_DEFAULT 5000u /* the transport redials within 2 s */
 
 enum fd_state {
     FD_ALIVE = 1,
@@ -52,6 +53,8 @@ struct fd_config {
     uint32_t min_std_dev_ms;        /* >= 1: floor of the fitted standard deviation */
     uint32_t acceptable_pause_ms;   /* added to the mean interval */
     uint32_t hard_timeout_ms;       /* > heartbeat_interval_ms: silent this long is failed */
+    uint32_t first_contact_timeout_ms; /* >= hard_timeout_ms: a member never heard since it
+                                          was added is failed after this, and never suspect */
 };
 
 /* A member's state changed. */
@@ -81,6 +84,7 @@ struct fd_member {
     uint64_t last_heard_ms;     /* any message */
     uint64_t last_heartbeat_ms; /* the last heartbeat, for the next interval */
     uint64_t heartbeats;
+    bool heard; /* since it was added: before, only first_contact_timeout_ms judges it */
     uint32_t intervals[SYN_FD_WINDOW_MAX];
     uint32_t head; /* the oldest interval, once the window is full */
     uint32_t count;
@@ -102,9 +106,11 @@ int fd_config_check(const struct fd_config *cfg, const char **why);
 /* Starts an empty detector. cfg must pass fd_config_check() (asserted). */
 void fd_init(struct fd *fd, const struct fd_config *cfg);
 
-/* Monitors member id from now on, as if it had just been heard, with a window seeded from
- * the configured interval (Akka's first-heartbeat estimate: interval +- interval / 4), so a
- * member that never speaks is failed after the usual silence. 0; SYN_EINVAL (id 0);
+/* Monitors member id from now on, with a window seeded from the configured interval (Akka's
+ * first-heartbeat estimate: interval +- interval / 4). Until it is first heard it stays alive
+ * for first_contact_timeout_ms, then is failed: a node that just started, or a member just
+ * added, may wait for the other side's connection (its redial backoff) before hearing
+ * anything; Akka likewise judges nobody before a first heartbeat. 0; SYN_EINVAL (id 0);
  * SYN_EEXIST; SYN_EFULL (SYN_FD_MEMBERS_MAX members). */
 int fd_add_member(struct fd *fd, uint64_t id, uint64_t now_ms);
 /* Forgets member id. 0 or SYN_ENOENT. */

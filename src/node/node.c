@@ -194,6 +194,7 @@ static int start_network(struct node *n)
         .ctx = n,
         .on_raft = node_on_raft_message,
         .on_forward = node_on_forward,
+        .on_heard = node_fd_on_heard,
     };
     char err[TRANSPORT_ERRMSG_SIZE] = "";
     int rc = transport_start(n->loop, &tc, &cbs, &n->transport, err);
@@ -217,6 +218,7 @@ static int start_handles(struct node *n)
     uv_timer_init(n->loop, &n->tick_timer);
     n->tick_timer.data = n;
     uv_timer_start(&n->tick_timer, on_tick, n->cfg.tick_ms, n->cfg.tick_ms);
+    node_fd_start(n);
     uv_signal_init(n->loop, &n->sig_term);
     uv_signal_init(n->loop, &n->sig_int);
     n->sig_term.data = n;

@@ -8,6 +8,7 @@
 
 #include "api/service.h"
 #include "base/buf.h"
+#include "fd/fd.h"
 #include "kv/kv_store.h"
 #include "net/transport.h"
 #include "node/config.h"
@@ -112,6 +113,7 @@ struct node {
     uint32_t peer_count;
 
     struct transport *transport;
+    struct node_fd *fd; /* the failure detector (node_fd.c) */
     struct service service;
     struct resp_server *resp;
     struct http_server *http;
@@ -203,5 +205,22 @@ void node_dns_close(struct node *n);
  * from --initial-cluster when the directory is new. 0, or SYN_ECORRUPT / SYN_EIO with a
  * sentence in err. */
 int node_bootstrap_conf(struct node *n, struct raft_conf *conf, char *err, size_t err_size);
+
+
+/* node_fd.c: the failure detector's shell (docs/failure-detection.md) */
+/* Starts heartbeats to every peer and the judgement of each (once the handles are up). */
+void node_fd_start(struct node *n);
+/* Closes its handles (counted in n->closing); node_fd_free() once the node finished. */
+void node_fd_stop(struct node *n);
+void node_fd_free(struct node *n);
+/* The transport's on_heard: any frame from peer from (hb: a HEARTBEAT's content, or NULL). */
+void node_fd_on_heard(void *ctx, raft_id from, const struct peer_heartbeat *hb);
+/* How this node sees member id: out->state (enum fd_state: FD_ALIVE, FD_SUSPECT, FD_FAILED),
+ * out->phi, out->silence_ms (since it was last heard). 0; SYN_ENOENT (not a peer: self, or
+ * a member that joined less than a heartbeat interval ago); SYN_ESHUTDOWN (no detector). */
+int node_fd_status(const struct node *n, raft_id id, struct fd_status *out);
+/* Fills m->health ("alive", "suspect", "failed", "self", "unknown") and m->last_heard_ms from
+ * m->id and m->self. */
+void node_fd_member_info(const struct node *n, struct service_member *m);
 
 #endif

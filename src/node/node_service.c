@@ -46,6 +46,7 @@ static void member_info(struct node *n, const struct raft_status *st, const stru
             out->match_index = st->peers[i].match_index;
         }
     }
+    node_fd_member_info(n, out);
 }
 
 static void svc_info(void *impl, struct service_info *info)

@@ -28,6 +28,7 @@ void node_release(struct node *n)
     node_requests_free(n);
     syn_buf_free(&n->scratch);
     free(n->chunk);
+    node_fd_free(n);
     free(n);
 }
 
@@ -83,6 +84,7 @@ void node_stop(struct node *n, void (*done)(void *ctx), void *ctx)
         uv_close((uv_handle_t *)&n->sig_int, on_handle_closed);
     }
     node_checks_stop(n);
+    node_fd_stop(n);
     node_servers_close(n);
     if (n->transport != NULL) {
         n->closing++;

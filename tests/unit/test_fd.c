@@ -135,10 +135,12 @@ static void test_config_bounds(void **state)
     REFUSED(min_std_dev_ms, 0);
     REFUSED(acceptable_pause_ms, 100000001);
     REFUSED(hard_timeout_ms, ok.heartbeat_interval_ms);
+    REFUSED(first_contact_timeout_ms, ok.hard_timeout_ms - 1);
 #undef REFUSED
     c = ok;
     c.window_size = SYN_FD_WINDOW_MAX;
     c.hard_timeout_ms = c.heartbeat_interval_ms + 1;
+    c.first_contact_timeout_ms = c.hard_timeout_ms;
     assert_int_equal(fd_config_check(&c, NULL), 0);
 }
 
@@ -171,10 +173,12 @@ static void test_member_bounds(void **state)
     assert_int_equal(fd_heartbeat(&fd, 20, 1500, NULL), SYN_ENOENT);
     assert_int_equal(fd_add_member(&fd, 7, 0), 0); /* room again */
     struct fd_event events[SYN_FD_MEMBERS_MAX];
-    /* Everyone but 50 (heard at 1000) was silent since 0: all fail in one tick. */
-    assert_int_equal(fd_tick(&fd, 1600, events), SYN_FD_MEMBERS_MAX - 1);
+    /* 50, heard at 1000, fails at the usual silence; the others, never heard, only at the
+     * first contact timeout, all in one tick. */
     assert_int_equal(fd_tick(&fd, 2600, events), 1);
     assert_int_equal(events[0].id, 50);
+    assert_int_equal(fd_tick(&fd, 4999, events), 0);
+    assert_int_equal(fd_tick(&fd, 5000, events), SYN_FD_MEMBERS_MAX - 1);
 }
 
 static void test_state_names(void **state)
@@ -241,6 +245,7 @@ static void test_window_matches_naive(void **state)
         struct fd_config cfg = defaults();
         cfg.window_size = (uint32_t)prng_range(&p, 2, SYN_FD_WINDOW_MAX);
         cfg.hard_timeout_ms = 60000000;
+        cfg.first_contact_timeout_ms = cfg.hard_timeout_ms;
         fd_init(&fd, &cfg);
         assert_int_equal(fd_add_member(&fd, 9, 0), 0);
         static double shadow[SYN_FD_WINDOW_MAX * 3 + 2];
@@ -402,7 +407,8 @@ static void test_hard_timeout(void **state)
     assert_true(events[0].phi < cfg.phi_fail);
 }
 
-/* A member never heard from fails after the usual silence (the seeded window). */
+/* A member never heard from since it was added is never suspect, and fails at the first
+ * contact timeout; once heard, the usual silence (the seeded window) applies. */
 static void test_never_heard(void **state)
 {
     (void)state;
@@ -410,7 +416,11 @@ static void test_never_heard(void **state)
     fd_init(&fd, &cfg);
     assert_int_equal(fd_add_member(&fd, 6, 1000), 0);
     struct fd_event ev = {0};
-    assert_int_equal(tick_until(1001, 1, FD_FAILED, &ev) - 1000, 1546);
+    assert_int_equal(tick_until(1001, 1, FD_FAILED, &ev) - 1000, 5000);
+    assert_int_equal(ev.from, FD_ALIVE);
+    assert_int_equal(fd_heard(&fd, 6, 7000, &ev), 1);
+    assert_int_equal(tick_until(7001, 1, FD_FAILED, &ev) - 7000, 1546);
+    assert_int_equal(ev.from, FD_SUSPECT);
 }
 
 /* A clock that steps back (never from uv_now, but the core takes what it is given) is
