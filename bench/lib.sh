@@ -294,6 +294,19 @@ median() { # median N...: the median (the lower middle of an even count)
     printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'
 }
 
+# med KIND TARGET OP C: the median over runs 1..$RUNS of the caller's associative array KIND,
+# whose keys are "TARGET,OP,C,RUN" (resp_vs_redis.sh, etcd_vs_synod.sh)
+med() {
+    local -n arr=$1
+    local vals=() r
+    for r in $(seq 1 "$RUNS"); do
+        vals+=("${arr[$2,$3,$4,$r]}")
+    done
+    median "${vals[@]}"
+}
+
+fmt_int() { printf "%'.0f" "$1"; } # fmt_int N: N rounded, with thousands separators
+
 ratio() { # ratio A B: A/B with two decimals, or n/a
     awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "n/a"}'
 }

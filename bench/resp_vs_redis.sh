@@ -154,17 +154,6 @@ for run in $(seq 1 "$RUNS"); do
 done
 TERM1=$(raft_field "$LEADER" term)
 
-med() { # med KIND TARGET OP C: the median over runs of RPS, P50 or CPU
-    local -n arr=$1
-    local vals=() r
-    for r in $(seq 1 "$RUNS"); do
-        vals+=("${arr[$2,$3,$4,$r]}")
-    done
-    median "${vals[@]}"
-}
-
-fmt_int() { printf "%'.0f" "$1"; }
-
 echo
 echo "Requests/s, median of $RUNS runs (p50 latency in ms); ratio = synod / redis-server"
 echo

@@ -5,15 +5,17 @@
 #
 #   bench/run.sh [--full]
 #     quick (default): resp_vs_redis.sh (3 runs of 20,000 requests per test), failover.sh
-#                      (10 kills, 60 s of steady load), memory.sh (100,000 and 1,000,000 keys)
+#                      (10 kills, 60 s of steady load), memory.sh (100,000 and 1,000,000 keys),
+#                      etcd_vs_synod.sh --quick (1 run of 5 s per test)
 #     --full:          resp_vs_redis.sh --full (200,000 requests per test), failover.sh --long
-#                      (300 s of steady load), memory.sh --restarts 5
+#                      (300 s of steady load), memory.sh --restarts 5, etcd_vs_synod.sh (3 runs
+#                      of 10 s per test)
 cd "$(dirname "$0")/.." || exit 1
 export BUILD=${BUILD:-build}
 
-resp_args=() failover_args=() memory_args=()
+resp_args=() failover_args=() memory_args=() etcd_args=(--quick)
 if [ "${1:-}" = --full ]; then
-    resp_args=(--full) failover_args=(--long) memory_args=(--restarts 5)
+    resp_args=(--full) failover_args=(--long) memory_args=(--restarts 5) etcd_args=()
 elif [ $# -gt 0 ]; then
     echo "usage: bench/run.sh [--full]" >&2
     exit 2
@@ -30,6 +32,7 @@ run() { # run SCRIPT ARGS...
 run resp_vs_redis.sh "${resp_args[@]}"
 run failover.sh "${failover_args[@]}"
 run memory.sh "${memory_args[@]}"
+run etcd_vs_synod.sh "${etcd_args[@]}"
 
 echo
 echo "== summary"
