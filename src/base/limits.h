@@ -70,6 +70,15 @@
 #define SYN_DNS_TCP_OUTPUT_PAUSE_SIZE (256u << 10) /* answers one TCP client has queued: past
                                                       it, reading pauses until they are read */
 
+/* Load balancer (src/lb). */
+#define SYN_LB_BACKENDS_MAX 256u             /* instances one synod lb tracks, draining ones too */
+#define SYN_LB_RING_VNODES 160u              /* points of one backend on the hash ring (ketama) */
+#define SYN_LB_CONNECTIONS_MAX 100000u       /* the largest --max-conns (2 descriptors each) */
+#define SYN_LB_PIPE_BUFFER_SIZE (16u << 10)  /* bytes one direction of a proxied connection
+                                                holds: full, reading that side pauses */
+#define SYN_LB_REGISTRY_RESPONSE_SIZE_MAX (8u << 20) /* one health answer from the agent */
+#define SYN_LB_STATS_CONNECTIONS_MAX 16u     /* clients of the stats endpoint at once */
+
 /* Peer transport. */
 #define SYN_FRAME_HEADER_SIZE 16u
 #define SYN_FRAME_SIZE_MAX (SYN_APPEND_BYTES_MAX + (1u << 20)) /* one peer frame, header included */
