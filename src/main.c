@@ -20,6 +20,8 @@ static void main_usage(FILE *out)
             "  status     the cluster as a node sees it: role, term, indexes, members, lag\n"
             "  members    list, add, promote and remove members (synod members --help)\n"
             "  leader     hand leadership to another voter (synod leader --help)\n"
+            "  lb         balance TCP connections over a service's healthy instances\n"
+            "  route      where the next requests to a service would go (synod route --help)\n"
             "  version    print the version\n"
             "  help       print this help\n",
             SYN_VERSION);
@@ -63,6 +65,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "leader") == 0) {
         return leader_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "lb") == 0) {
+        return lb_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "route") == 0) {
+        return route_cmd_main(argv[0], argc - 2, argv + 2);
     }
     fprintf(stderr, "synod: unknown command '%s' (try synod --help)\n", cmd);
     return 2;

@@ -30,4 +30,9 @@ int members_cmd_main(const char *prog, int argc, char **argv);
 /* `synod leader transfer [NAME]`. */
 int leader_cmd_main(const char *prog, int argc, char **argv);
 
+/* `synod lb`: the TCP load balancer, until SIGINT/SIGTERM. 0 stopped, 1 could not start, 2 usage. */
+int lb_cmd_main(const char *prog, int argc, char **argv);
+/* `synod route NAME -n COUNT`: where the next requests to a service would go. */
+int route_cmd_main(const char *prog, int argc, char **argv);
+
 #endif
