@@ -1,9 +1,10 @@
 /* node_fd.c: the failure detector's shell (docs/failure-detection.md). Every heartbeat
  * interval a timer sends a HEARTBEAT to every peer; every frame a peer's connection delivers
  * (a heartbeat, a Raft message, a forwarded request) is reported to the core (src/fd) as a
- * sign of life; and the core judges every member once per interval, after the loop turn's
- * I/O, then the transitions are logged. The members are the transport's peers (the latest
- * Raft configuration's other members), followed at each interval. */
+ * sign of life; and the core judges every member twice per interval (so judging adds at most
+ * half an interval to detection), after the loop turn's I/O, then the transitions are
+ * logged. The members are the transport's peers (the latest Raft configuration's other
+ * members), followed at each interval. */
 #include "node/node_internal.h"
 
 #include <inttypes.h>
@@ -20,12 +21,13 @@
 struct node_fd {
     struct node *n;
     struct fd fd;
-    uv_timer_t timer; /* sends heartbeats, then asks for a judgement */
+    uv_timer_t timer; /* every half interval: a judgement; every other run, heartbeats */
     uv_check_t check; /* judges, after the loop turn's I/O */
     uv_idle_t idle;   /* while a judgement is due: the poll does not block */
     bool judge_due;
     uint64_t incarnation;
     uint64_t sequence;
+    uint64_t runs; /* of the timer */
 };
 
 /* A member's name for the logs: "n2", or its id when the configuration no longer has it. */
@@ -79,6 +81,8 @@ static void sync_members(struct node_fd *nf, uint64_t now_ms)
     }
 }
 
+static void send_heartbeats(struct node_fd *nf, uint64_t now);
+
 static void on_check(uv_check_t *check)
 {
     struct node_fd *nf = check->data;
@@ -97,9 +101,9 @@ static void on_idle(uv_idle_t *idle)
     (void)idle; /* only keeps the poll from blocking until on_check */
 }
 
-/* Sends a heartbeat to every member, then judges them after this turn's I/O: if this loop
- * was stalled, what the peers sent meanwhile is read before anyone is judged (libuv runs
- * timers before it polls). */
+/* Every other run sends a heartbeat to every member; every run judges them after this
+ * turn's I/O: if this loop was stalled, what the peers sent meanwhile is read before anyone
+ * is judged (libuv runs timers before it polls). */
 static void on_timer(uv_timer_t *timer)
 {
     struct node_fd *nf = timer->data;
@@ -108,6 +112,19 @@ static void on_timer(uv_timer_t *timer)
         return;
     }
     uint64_t now = uv_now(n->loop);
+    if (nf->runs++ % 2 == 0) {
+        send_heartbeats(nf, now);
+    }
+    if (!nf->judge_due) {
+        nf->judge_due = true;
+        uv_check_start(&nf->check, on_check);
+        uv_idle_start(&nf->idle, on_idle);
+    }
+}
+
+static void send_heartbeats(struct node_fd *nf, uint64_t now)
+{
+    struct node *n = nf->n;
     sync_members(nf, now);
     struct peer_heartbeat hb = {
         .node_id = n->cfg.id,
@@ -118,11 +135,6 @@ static void on_timer(uv_timer_t *timer)
     for (uint32_t i = 0; i < nf->fd.member_count; i++) {
         int rc = transport_send_heartbeat(n->transport, nf->fd.members[i].id, &hb);
         ASSERT(rc == 0 || rc == SYN_EUNKNOWNNODE); /* a peer removed within this turn */
-    }
-    if (!nf->judge_due) {
-        nf->judge_due = true;
-        uv_check_start(&nf->check, on_check);
-        uv_idle_start(&nf->idle, on_idle);
     }
 }
 
@@ -163,7 +175,8 @@ void node_fd_start(struct node *n)
     nf->check.data = nf;
     nf->idle.data = nf;
     sync_members(nf, uv_now(n->loop));
-    uv_timer_start(&nf->timer, on_timer, 0, cfg.heartbeat_interval_ms);
+    uint64_t half = cfg.heartbeat_interval_ms / 2 > 0 ? cfg.heartbeat_interval_ms / 2 : 1;
+    uv_timer_start(&nf->timer, on_timer, 0, half);
     n->fd = nf;
 }
 

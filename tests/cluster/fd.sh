@@ -10,42 +10,7 @@ cd "$(dirname "$0")/../.." || exit 2
 N=3
 DETECT_MS=2000
 
-# fdpoll.py: polls agents' GET /v1/agent/members every 50 ms. Started before the event, so
-# that its start-up (slow on a loaded machine) is not counted:
-#   wait PORT NAME STATE SECONDS T0FILE  once T0FILE exists (epoch ms of the event), waits
-#                                        until PORT's view of NAME has Health STATE; prints
-#                                        the ms since the event
-#   alive PORT...                        every agent sees every other alive (exit 0) or not
-cat >"$CLUSTER_DIR/fdpoll.py" <<'PY'
-import json, os, sys, time, urllib.request
-def members(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/agent/members", timeout=1) as r:
-        return json.load(r)
-if sys.argv[1] == "alive":
-    try:
-        ok = all(m["Health"] in ("alive", "self") for p in sys.argv[2:] for m in members(p))
-    except OSError:
-        ok = False
-    sys.exit(0 if ok else 1)
-port, name, state, seconds, t0file = sys.argv[2:7]
-deadline = time.time() + float(seconds)
-start_ms = None
-last = None
-while time.time() < deadline:
-    if start_ms is None and os.path.exists(t0file):
-        with open(t0file) as f:
-            start_ms = int(f.read())
-    try:
-        last = next((m for m in members(port) if m["Name"] == name), None)
-    except OSError:
-        last = None
-    if start_ms is not None and last is not None and last["Health"] == state:
-        print(int(time.time() * 1000) - start_ms)
-        sys.exit(0)
-    time.sleep(0.05)
-print(f"{name} never {state} (last seen: {last})", file=sys.stderr)
-sys.exit(1)
-PY
+FD_POLL=tests/cluster/fd_poll.py
 
 # poll_start OBSERVER TARGET STATE SECONDS: a poller in the background, waiting for the event
 # (event_now). Then poll_wait sets POLL_MS to its measure, or returns 1 (not in a $(...):
@@ -54,7 +19,7 @@ POLL_PID=
 POLL_MS=
 poll_start() {
     rm -f "$CLUSTER_DIR/t0" "$CLUSTER_DIR/poll.out"
-    python3 "$CLUSTER_DIR/fdpoll.py" wait "$(http_port "$1")" "n$2" "$3" "$4" "$CLUSTER_DIR/t0" \
+    python3 "$FD_POLL" wait "$(http_port "$1")" "n$2" "$3" "$4" "$CLUSTER_DIR/t0" \
         >"$CLUSTER_DIR/poll.out" 2>&1 &
     POLL_PID=$!
     sleep 1.5 # its start-up
@@ -68,30 +33,14 @@ poll_wait() {
     return $rc
 }
 
-# logged_after LOG PATTERN FROM_MS: ms from FROM_MS (epoch ms) to the first line of LOG
-# matching PATTERN at or after it, from the log's own timestamps: the observer's judgement,
-# with no poller in between.
-logged_after() {
-    python3 - "$1" "$2" "$3" <<'PY'
-import datetime, re, sys
-path, pattern, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for line in open(path, errors="replace"):
-    if re.search(pattern, line):
-        t = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
-        ms = int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
-        if ms >= start:
-            print(ms - start)
-            sys.exit(0)
-sys.exit(1)
-PY
-}
+logged_after() { python3 "$FD_POLL" logged "$@"; } # LOG PATTERN FROM_MS: see fd_poll.py
 
 members() { curl -s --max-time 2 "http://127.0.0.1:$(http_port "$1")/v1/agent/members"; }
 
 every_alive() { # every running agent sees every other alive
     local i ports=()
     for i in $(seq 1 $N); do node_alive "$i" && ports+=("$(http_port "$i")"); done
-    python3 "$CLUSTER_DIR/fdpoll.py" alive "${ports[@]}"
+    python3 "$FD_POLL" alive "${ports[@]}"
 }
 
 # no_suspicion NAME...: no log of a running agent suspects or fails any of NAMES

@@ -10,7 +10,7 @@
  *          timer from when it ran); about once a minute the sender stalls for 1 s (no
  *          heartbeat for 1 s), and about once a minute the receiver stalls for 1 s (what
  *          arrived meanwhile is read when it wakes, before its timer judges: node_fd.c runs
- *          the judgement after the loop's I/O).
+ *          the judgement after the loop's I/O). The receiver judges every 50 ms.
  * Every 20-40 s the sender is killed, and restarted 3 s later.
  *
  * Checks: no member is ever failed while its sender runs; no suspicion while no stall
@@ -36,6 +36,7 @@
 #define SIM_QUEUE_MAX 64u /* heartbeats in flight: at most 400 ms + a stall of them */
 #define SIM_KILLS_MAX 20000u
 #define SIM_PEER 2u
+#define SIM_JUDGE_MS (FD_HEARTBEAT_INTERVAL_MS_DEFAULT / 2) /* node_fd.c judges twice per interval */
 #define DETECT_TARGET_MS 2000u
 
 struct sim {
@@ -185,7 +186,7 @@ static void receiver_tick(struct sim *s, uint64_t at)
             s->jitter_suspicions += stall ? 0 : 1;
         }
     }
-    s->tick_ms = at + FD_HEARTBEAT_INTERVAL_MS_DEFAULT + timer_lateness(s, at);
+    s->tick_ms = at + SIM_JUDGE_MS + timer_lateness(s, at);
 }
 
 /* Kills and restarts of the sender; receiver stalls. */

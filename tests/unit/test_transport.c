@@ -911,18 +911,26 @@ static void test_address_change_redials(void **state)
     RUN_UNTIL(f, n2->raft_count == 1, 2000);
 }
 
+/* Node 1 with the smallest queue, and peer 2 at *port, where nobody listens yet. */
+static struct node *node_with_dead_peer(struct fixture *f, uint16_t *port)
+{
+    struct transport_config config = node_config(1, NULL);
+    config.queue_bytes_max = SYN_FRAME_SIZE_MAX;
+    struct node *n1 = node_start_with(f, 1, 0, &config);
+    *port = dead_port(f);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", *port);
+    assert_int_equal(transport_set_peer(n1->t, 2, addr), 0);
+    return n1;
+}
+
 /* A heartbeat goes ahead of a queue of snapshot chunks, one waits per peer (a newer replaces
  * it) outside the bound, and every frame received is heard. */
 static void test_heartbeat_jumps_the_queue(void **state)
 {
     struct fixture *f = *state;
-    struct transport_config config = node_config(1, NULL);
-    config.queue_bytes_max = SYN_FRAME_SIZE_MAX;
-    struct node *n1 = node_start_with(f, 1, 0, &config);
-    uint16_t port2 = dead_port(f);
-    char addr[32];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%u", port2);
-    assert_int_equal(transport_set_peer(n1->t, 2, addr), 0);
+    uint16_t port2 = 0;
+    struct node *n1 = node_with_dead_peer(f, &port2);
     /* While 2 is down: a full queue of 1 MiB chunks, then two heartbeats. */
     struct raft_message chunk = sample(f, RAFT_MSG_SNAPSHOT, 1, 2);
     while (transport_send_raft(n1->t, &chunk) == 0) {
@@ -963,13 +971,8 @@ static void test_heartbeat_jumps_the_queue(void **state)
 static void test_dead_peer_queue_is_bounded(void **state)
 {
     struct fixture *f = *state;
-    struct transport_config config = node_config(1, NULL);
-    config.queue_bytes_max = SYN_FRAME_SIZE_MAX;
-    struct node *n1 = node_start_with(f, 1, 0, &config);
-    uint16_t nowhere = dead_port(f);
-    char addr[32];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%u", nowhere);
-    assert_int_equal(transport_set_peer(n1->t, 2, addr), 0);
+    uint16_t nowhere = 0;
+    struct node *n1 = node_with_dead_peer(f, &nowhere);
 
     /* 1 MiB chunks: four fit a 5 MiB queue, the other six are dropped and counted. */
     struct raft_message chunk = sample(f, RAFT_MSG_SNAPSHOT, 1, 2);
