@@ -3,6 +3,7 @@
  * the registry commands (src/registry/reg_record.h) in the same batches as the KV commands,
  * so one applied index covers both and a snapshot carries both. docs/registry.md. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -149,6 +150,52 @@ static int apply_check(struct kv_store *kv, const struct reg_cmd *cmd, uint64_t 
     return rc;
 }
 
+struct on_node {
+    const char *node;
+    uint32_t count;
+    struct reg_key keys[REG_NODE_INSTANCES_MAX];
+};
+
+static int collect_on_node(void *ctx, const struct reg_instance *in)
+{
+    struct on_node *o = ctx;
+    if (strcmp(in->node, o->node) == 0 && o->count < REG_NODE_INSTANCES_MAX) {
+        snprintf(o->keys[o->count].node, sizeof(o->keys[o->count].node), "%s", in->node);
+        snprintf(o->keys[o->count].id, sizeof(o->keys[o->count].id), "%s", in->id);
+        o->count++;
+    }
+    return 0;
+}
+
+/* A failed node's checks turn critical, so its instances come back only once its agent's
+ * checks pass again (not with the statuses they had before it failed). */
+static int node_checks_critical(struct kv_store *kv, const char *node, uint64_t now)
+{
+    struct on_node *o = calloc(1, sizeof(*o));
+    if (o == NULL) {
+        return kv_fail(kv, SYN_ENOMEM, "out of memory");
+    }
+    o->node = node;
+    int rc = kv_reg_instances(kv, collect_on_node, o);
+    for (uint32_t i = 0; rc == 0 && i < o->count; i++) {
+        struct reg_instance *in = &kv->reg_old;
+        rc = service_load(kv, kv->wtxn, o->keys[i].node, o->keys[i].id, in);
+        for (uint8_t c = 0; rc == 0 && c < in->check_count; c++) {
+            if (in->checks[c].status != REG_CRITICAL) {
+                check_status_set(&in->checks[c], REG_CRITICAL, now, kv->entry_index);
+                snprintf(in->checks[c].output, sizeof(in->checks[c].output),
+                         "node %s failed", node);
+            }
+        }
+        if (rc == 0) {
+            in->modify_index = kv->entry_index;
+            rc = service_store(kv, in);
+        }
+    }
+    free(o);
+    return rc;
+}
+
 static int apply_node(struct kv_store *kv, const struct reg_node *node, uint64_t now)
 {
     struct reg_node old;
@@ -171,6 +218,9 @@ static int apply_node(struct kv_store *kv, const struct reg_node *node, uint64_t
         rc = rc == 0 ? 0 : kv_mdb_fail(kv, rc, "store a node");
     }
     syn_buf_reset(&kv->reg_buf);
+    if (rc == 0 && upd.health == REG_NODE_FAILED) {
+        rc = node_checks_critical(kv, upd.name, now);
+    }
     if (rc == 0) {
         registry_touched(kv);
     }

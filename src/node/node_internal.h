@@ -118,6 +118,7 @@ struct node {
     struct resp_server *resp;
     struct http_server *http;
     struct node_dns *dns; /* NULL without --dns-addr (node_dns.c) */
+    bool health_publishing; /* a NODE command is in flight (node_health.c) */
 
     /* Pending client requests (node_requests.c). */
     struct node_req *reqs; /* NODE_PENDING_MAX slots */
@@ -196,6 +197,10 @@ void node_persist_start(struct node *n);
 /* node_service.c */
 void node_service_init(struct node *n);
 
+/* node_health.c: on the leader, writes its failure detector's view of each member into the
+ * registry when it differs (a NODE command, one at a time). */
+void node_health_publish(struct node *n);
+
 /* node_dns.c: the DNS server on --dns-addr, answering from the registry (if configured).
  * 0 or an error with n->errmsg set; close is counted in n->closing. */
 int node_dns_start(struct node *n);
@@ -205,7 +210,6 @@ void node_dns_close(struct node *n);
  * from --initial-cluster when the directory is new. 0, or SYN_ECORRUPT / SYN_EIO with a
  * sentence in err. */
 int node_bootstrap_conf(struct node *n, struct raft_conf *conf, char *err, size_t err_size);
-
 
 /* node_fd.c: the failure detector's shell (docs/failure-detection.md) */
 /* Starts heartbeats to every peer and the judgement of each (once the handles are up). */

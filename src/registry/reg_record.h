@@ -34,6 +34,7 @@
 #define REG_META_MAX 32u
 #define REG_CHECKS_MAX 8u
 #define REG_REAP_MAX 64u           /* instances one REAP command names */
+#define REG_NODE_INSTANCES_MAX 4096u /* instances of one node a NODE failure marks critical */
 
 enum reg_check_type {
     REG_CHECK_TTL = 1,  /* the service reports itself within ttl_ms */
