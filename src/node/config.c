@@ -29,6 +29,8 @@ const char node_config_usage[] =
     "                          NODE.node.DOMAIN (default: no DNS server)\n"
     "  --dns-domain DOMAIN     the DNS domain (default synod; consul works too)\n"
     "  --dns-ttl SECONDS       the TTL of DNS answers (default 0, as Consul)\n"
+    "  --service-file FILE     a service definition (Consul's JSON) this agent registers once\n"
+    "                          a leader is known, and runs the checks of; repeat for more\n"
     "  --initial-cluster LIST  the founding members, NAME=HOST:PORT,...; must include --id\n"
     "                          unless --join is given\n"
     "  --join                  start outside the cluster; a member adds this node later\n"
@@ -244,6 +246,15 @@ static int set_option(struct node_config *cfg, const char *flag, const char *val
                         sizeof(cfg->dns_domain) - 1);
         }
         snprintf(cfg->dns_domain, sizeof(cfg->dns_domain), "%s", value);
+        return 0;
+    }
+    if (strcmp(flag, "service-file") == 0) {
+        if (cfg->service_file_count == NODE_SERVICE_FILES_MAX || value[0] == '\0' ||
+            strlen(value) >= NODE_PATH_SIZE_MAX) {
+            return fail(err, err_size, "--service-file: empty, too long, or more than %u files",
+                        NODE_SERVICE_FILES_MAX);
+        }
+        snprintf(cfg->service_files[cfg->service_file_count++], NODE_PATH_SIZE_MAX, "%s", value);
         return 0;
     }
     if (strcmp(flag, "dns-ttl") == 0) {

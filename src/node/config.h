@@ -15,6 +15,7 @@
 #define NODE_NAME_SIZE_MAX 32u  /* "n1": letters, digits, '-', '_', '.' */
 #define NODE_ADDR_SIZE_MAX 64u  /* "HOST:PORT" */
 #define NODE_PATH_SIZE_MAX 512u
+#define NODE_SERVICE_FILES_MAX 16u /* --service-file flags */
 
 struct node_member {
     char name[NODE_NAME_SIZE_MAX];
@@ -32,6 +33,8 @@ struct node_config {
     char dns_addr[NODE_ADDR_SIZE_MAX]; /* "" when no DNS server */
     char dns_domain[128];
     uint32_t dns_ttl_s;
+    uint32_t service_file_count; /* --service-file, registered at start (node_services.c) */
+    char service_files[NODE_SERVICE_FILES_MAX][NODE_PATH_SIZE_MAX];
     char cluster_id[SYN_CLUSTER_ID_SIZE_MAX + 1];
     struct node_member initial[SYN_MEMBERS_MAX];
     uint32_t initial_count;

@@ -247,6 +247,9 @@ int node_start(uv_loop_t *loop, const struct node_config *cfg, struct node **out
         rc = open_storage(n);
     }
     if (rc == 0) {
+        rc = node_services_load(n, n->errmsg, sizeof(n->errmsg));
+    }
+    if (rc == 0) {
         node_raft_io_init(n);
         node_service_init(n);
         rc = start_network(n);

@@ -244,6 +244,7 @@ static void on_tick(uv_timer_t *timer)
         reap(n);
     }
     node_health_publish(n);
+    node_services_tick(n);
     uint64_t now = uv_now(n->loop);
     for (uint32_t i = 0; i < NODE_CHECKS_MAX; i++) {
         struct node_check *c = &t->table[i];

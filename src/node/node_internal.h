@@ -119,6 +119,7 @@ struct node {
     struct http_server *http;
     struct node_dns *dns; /* NULL without --dns-addr (node_dns.c) */
     bool health_publishing; /* a NODE command is in flight (node_health.c) */
+    struct node_services *services; /* --service-file definitions (node_services.c) */
 
     /* Pending client requests (node_requests.c). */
     struct node_req *reqs; /* NODE_PENDING_MAX slots */
@@ -196,6 +197,12 @@ void node_persist_start(struct node *n);
 
 /* node_service.c */
 void node_service_init(struct node *n);
+
+/* node_services.c: --service-file definitions: read and checked at start (0, or an error
+ * with a sentence in err), registered once a leader is known (tick: from the check timer). */
+int node_services_load(struct node *n, char *err, size_t err_size);
+void node_services_tick(struct node *n);
+void node_services_free(struct node *n);
 
 /* node_health.c: on the leader, writes its failure detector's view of each member into the
  * registry when it differs (a NODE command, one at a time). */

@@ -28,6 +28,7 @@ void node_release(struct node *n)
     node_requests_free(n);
     syn_buf_free(&n->scratch);
     free(n->chunk);
+    node_services_free(n);
     node_fd_free(n);
     free(n);
 }
