@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/http_kv_internal.h"
+#include "api/http_log.h"
 #include "api/json.h"
 #include "base/assert.h"
 #include "base/base64.h"
@@ -412,6 +413,8 @@ static void on_write(void *ctx, int status, const struct kv_result *result)
     } else if (result->kind != KV_RESULT_INTEGER) {
         http_respond_error(ex, 500, "the write failed: %.*s", (int)result->data.len,
                            (const char *)result->data.data);
+    } else if (ex->answer == HTTP_ANSWER_LOG) {
+        http_log_answer(ex, (uint64_t)result->integer);
     } else if (ex->answer == HTTP_ANSWER_BOOL) {
         const char *text = result->integer == 1 ? "true" : "false";
         http_respond(ex, 200, "application/json", text, strlen(text), NULL);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/http_agent.h"
+#include "api/http_events.h"
+#include "api/http_log.h"
 #include "api/http_operator.h"
 #include "api/http_registry.h"
 #include "api/http_server_internal.h"
@@ -101,6 +103,8 @@ static const struct http_route routes[] = {
      HTTP_METHOD_BIT(HTTP_PUT) | HTTP_METHOD_BIT(HTTP_POST) | HTTP_METHOD_BIT(HTTP_DELETE),
      http_operator_members},
     {"/v1/synod/leader/transfer", HTTP_METHOD_BIT(HTTP_POST), http_operator_transfer},
+    {"/v1/synod/events", GET_HEAD, http_events_route},
+    {"/v1/synod/log", HTTP_METHOD_BIT(HTTP_POST), http_log_route},
     {"/v1/operator/raft/configuration", GET_HEAD, http_operator_raft_configuration},
     {"/v1/operator/raft/transfer-leader", HTTP_METHOD_BIT(HTTP_POST),
      http_operator_consul_transfer},

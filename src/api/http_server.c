@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/http_events.h"
 #include "api/http_server_internal.h"
 #include "api/json.h"
 #include "base/assert.h"
@@ -290,6 +291,7 @@ int http_server_start(uv_loop_t *loop, const char *addr, struct service *svc,
     uv_timer_init(loop, &srv->waiter_timer);
     srv->waiter_timer.data = srv;
     http_kv_init(srv);
+    http_events_init(srv);
     *out = srv;
     return 0;
 }
@@ -315,5 +317,6 @@ void http_server_close(struct http_server *s, void (*done)(void *ctx), void *ctx
     s->close_done = done;
     s->close_ctx = ctx;
     http_kv_close(s); /* blocking queries release their connections */
+    http_events_close(s);
     uv_close((uv_handle_t *)&s->waiter_timer, on_timer_closed);
 }

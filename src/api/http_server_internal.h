@@ -47,6 +47,7 @@ struct http_exchange {
 enum http_answer {
     HTTP_ANSWER_BOOL = 0,  /* "true" or "false" (Consul's KV writes) */
     HTTP_ANSWER_EMPTY = 1, /* 200 with no body, or 404 (Consul's agent endpoints) */
+    HTTP_ANSWER_LOG = 2,   /* {"index": N, "key": ...}: a synod log append (http_log.c) */
 };
 
 struct http_conn {
@@ -62,6 +63,7 @@ struct http_conn {
 };
 
 struct http_kv_waiter; /* http_kv.c: a blocking query */
+struct http_events;    /* http_events.c: requests waiting for events */
 
 struct http_server {
     struct api_server *api;
@@ -71,6 +73,7 @@ struct http_server {
     struct http_kv_waiter *waiters;
     uint32_t waiter_count;
     bool waiters_woken;
+    struct http_events *events; /* NULL: the service keeps no events */
     void (*close_done)(void *ctx);
     void *close_ctx;
     const char *version;

@@ -48,6 +48,14 @@ struct service_member {
     uint64_t last_heard_ms; /* since this node last heard from it; 0 for self */
 };
 
+/* One of the node's recent events (synod monitor). */
+struct service_event {
+    uint64_t seq;     /* 1, 2, ... since the node started */
+    uint64_t time_ms; /* unix ms */
+    const char *kind; /* "suspect", "leader", ...: static */
+    const char *text; /* a sentence: borrowed until the next event */
+};
+
 struct service_info {
     char name[32];            /* this node */
     raft_id id;
@@ -95,6 +103,15 @@ struct service_ops {
      * key.data NULL when the whole store was replaced (a snapshot installed). NULL in
      * services without blocking queries. */
     void (*watch)(void *impl, kv_change_cb cb, void *ctx);
+    /* This node's recent events (src/node/node_events.h): up to max with a sequence number
+     * above after, oldest first, into out; the count, and in *last the newest number held (0:
+     * none yet). An after past *last (the node restarted since) reads from the oldest. NULL
+     * in services without events (then events_watch is NULL too). */
+    uint32_t (*events)(void *impl, uint64_t after, struct service_event *out, uint32_t max,
+                       uint64_t *last);
+    /* Sets the one observer of new events (cb NULL clears it): it runs after each event is
+     * recorded, from anywhere on the loop thread, so it may only schedule work. */
+    void (*events_watch)(void *impl, void (*cb)(void *ctx), void *ctx);
 };
 
 struct service {

@@ -79,6 +79,12 @@
 #define SYN_LB_REGISTRY_RESPONSE_SIZE_MAX (8u << 20) /* one health answer from the agent */
 #define SYN_LB_STATS_CONNECTIONS_MAX 16u     /* clients of the stats endpoint at once */
 
+/* What a node tells of itself, and the replicated log (synod monitor, synod log). */
+#define SYN_NODE_EVENTS_MAX 1024u         /* events one node keeps for synod monitor (a ring) */
+#define SYN_NODE_EVENT_TEXT_SIZE_MAX 256u /* one event's sentence, its NUL included */
+#define SYN_HTTP_EVENT_WAITERS_MAX 256u   /* GET /v1/synod/events waiting on one node at once */
+#define SYN_LOG_TEXT_SIZE_MAX (4u << 10)  /* the text of one synod log append */
+
 /* Peer transport. */
 #define SYN_FRAME_HEADER_SIZE 16u
 #define SYN_FRAME_SIZE_MAX (SYN_APPEND_BYTES_MAX + (1u << 20)) /* one peer frame, header included */
@@ -116,6 +122,9 @@ _Static_assert(SYN_SNAPSHOT_CHUNK_SIZE_MAX <= SYN_SNAPSHOT_SIZE_MAX, "a chunk fi
 _Static_assert(SYN_KEY_SIZE_MAX + SYN_VALUE_SIZE_MAX + SYN_COMMAND_HEADER_SIZE_MAX <=
                    SYN_ENTRY_SIZE_MAX,
                "a single SET fits one entry");
+_Static_assert(SYN_LOG_TEXT_SIZE_MAX <= SYN_VALUE_SIZE_MAX, "a log entry's text is a value");
+_Static_assert(SYN_HTTP_EVENT_WAITERS_MAX <= SYN_HTTP_CONNECTIONS_MAX,
+               "event waiters are connections (one request at a time each)");
 _Static_assert(SYN_KV_KEYS_MAX < SYN_RESP_ARGS_MAX, "a command's keys fit one RESP request");
 _Static_assert(SYN_KV_SCAN_COUNT_MAX <= SYN_KV_KEYS_MAX && SYN_KV_EXPIRED_MAX <= SYN_KV_KEYS_MAX,
                "a SCAN step and an expiry sweep fit the store's key views");

@@ -51,6 +51,7 @@ enum kv_op {
  * many decimal digits, zero-padded (2^64 has 20): keys sort in log order. */
 #define KV_APPEND_INDEX_DIGITS 20u
 #define KV_APPEND_PREFIX_SIZE_MAX (SYN_KEY_SIZE_MAX - KV_APPEND_INDEX_DIGITS)
+#define KV_LOG_PREFIX "synod/log/" /* where synod log appends (POST /v1/synod/log) */
 
 /* SET's condition on the key's current value (an expired key counts as absent). */
 enum kv_cond {

@@ -272,6 +272,8 @@ int node_start(uv_loop_t *loop, const struct node_config *cfg, struct node **out
     node_raft_run(n);
     LOG_INFO("node", "%s serving: peers on %s, RESP on %s, HTTP on %s", n->cfg.name,
              n->cfg.peer_addr, n->cfg.resp_addr, n->cfg.http_addr);
+    node_event(n, NODE_EVENT_START, "serving in term %llu, store at index %llu",
+               (unsigned long long)raft_term(n->raft), (unsigned long long)kv_applied_index(n->kv));
     *out = n;
     return 0;
 }

@@ -42,19 +42,25 @@ static const char *member_name(const struct node *n, raft_id id, char *out, size
     return out;
 }
 
-static void log_event(const struct node *n, const struct fd_event *ev)
+static void log_event(struct node *n, const struct fd_event *ev)
 {
     char name[32];
     member_name(n, ev->id, name, sizeof(name));
     if (ev->to == FD_ALIVE) {
         LOG_INFO(FD_LOG, "%s alive again (was %s, silent for %" PRIu64 " ms)", name,
                  fd_state_name(ev->from), ev->silence_ms);
+        node_event(n, NODE_EVENT_ALIVE, "%s (was %s, silent for %" PRIu64 " ms)", name,
+                   fd_state_name(ev->from), ev->silence_ms);
     } else if (ev->to == FD_SUSPECT) {
         LOG_INFO(FD_LOG, "%s suspect (phi %.1f, last heard %" PRIu64 " ms ago)", name, ev->phi,
                  ev->silence_ms);
+        node_event(n, NODE_EVENT_SUSPECT, "%s (phi %.1f, last heard %" PRIu64 " ms ago)", name,
+                   ev->phi, ev->silence_ms);
     } else {
         LOG_INFO(FD_LOG, "%s failed (phi %.1f, last heard %" PRIu64 " ms ago)", name, ev->phi,
                  ev->silence_ms);
+        node_event(n, NODE_EVENT_FAILED, "%s (phi %.1f, last heard %" PRIu64 " ms ago)", name,
+                   ev->phi, ev->silence_ms);
     }
 }
 

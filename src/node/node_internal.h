@@ -13,6 +13,7 @@
 #include "net/transport.h"
 #include "node/config.h"
 #include "node/node.h"
+#include "node/node_events.h"
 #include "raft/raft.h"
 #include "raft/raft_driver.h"
 #include "wal/wal.h"
@@ -108,6 +109,7 @@ struct node {
     kv_change_cb watch_cb;    /* the service's observer of the store (blocking queries) */
     void *watch_ctx;
     struct node_checks *checks; /* the health checks this agent runs (node_checks.c) */
+    struct node_events events;  /* recent events, for synod monitor (node_events.c) */
     uint64_t conf_index_seen;
     raft_id peers[SYN_PEERS_MAX]; /* the transport's peers, to forget those that left */
     uint32_t peer_count;

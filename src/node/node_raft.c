@@ -146,6 +146,7 @@ static int io_persist(void *ctx, const struct raft_ready *rd)
     if (rd->soft_state_changed && rd->leader != n->last_leader) {
         LOG_INFO("raft", "%s in term %llu, leader %llx", raft_role_name(rd->role),
                  (unsigned long long)raft_term(n->raft), (unsigned long long)rd->leader);
+        node_event_leader(n, raft_role_name(rd->role), rd->leader);
         n->last_leader = rd->leader;
     }
     n->persist_rd = rd;
@@ -241,6 +242,7 @@ void node_sync_peers(struct node *n)
     if (st.conf.member_count == 0) {
         return;
     }
+    node_event_members(n);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n->peer_count; i++) {
         if (conf_has(&st.conf, n->peers[i])) {

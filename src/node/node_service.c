@@ -133,6 +133,7 @@ static void on_kv_change(void *ctx, enum kv_change what, struct kv_bytes key, ui
     if (what == KV_CHANGE_REGISTRY || what == KV_CHANGE_ALL) {
         node_checks_touch(n);
     }
+    node_event_kv_change(n, what, key, index);
     if (n->watch_cb != NULL) {
         n->watch_cb(n->watch_ctx, what, key, index);
     }
@@ -150,6 +151,30 @@ void node_watch_replaced(struct node *n, uint64_t index)
     on_kv_change(n, KV_CHANGE_ALL, (struct kv_bytes){0}, index);
 }
 
+static uint32_t svc_events(void *impl, uint64_t after, struct service_event *out, uint32_t max,
+                           uint64_t *last)
+{
+    struct node *n = impl;
+    const struct node_event_rec *recs[SYN_NODE_EVENTS_MAX];
+    uint32_t count = node_events_after(&n->events, after, recs,
+                                       max < SYN_NODE_EVENTS_MAX ? max : SYN_NODE_EVENTS_MAX);
+    for (uint32_t i = 0; i < count; i++) {
+        out[i] = (struct service_event){.seq = recs[i]->seq,
+                                        .time_ms = recs[i]->time_ms,
+                                        .kind = node_event_kind_name(recs[i]->kind),
+                                        .text = recs[i]->text};
+    }
+    *last = n->events.last_seq;
+    return count;
+}
+
+static void svc_events_watch(void *impl, void (*cb)(void *ctx), void *ctx)
+{
+    struct node *n = impl;
+    n->events.observer = cb;
+    n->events.observer_ctx = ctx;
+}
+
 static const struct service_ops node_service_ops = {
     .write = svc_write,
     .read = svc_read,
@@ -159,6 +184,8 @@ static const struct service_ops node_service_ops = {
     .member_change = svc_member_change,
     .transfer_leader = svc_transfer_leader,
     .watch = svc_watch,
+    .events = svc_events,
+    .events_watch = svc_events_watch,
 };
 
 void node_service_init(struct node *n)

@@ -1144,9 +1144,8 @@ static void test_append_log(void **state)
     const char *texts[] = {"first", "second", ""};
     uint64_t indexes[3];
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(kv_cmd_encode_append(&f->cmd, T0 + (uint64_t)i, str("synod/log/"),
-                                              str(texts[i])),
-                         0);
+        assert_int_equal(
+            kv_cmd_encode_append(&f->cmd, T0 + (uint64_t)i, str("synod/log/"), str(texts[i])), 0);
         const struct kv_result *r = apply_cmd(f);
         assert_int_equal(r->kind, KV_RESULT_INTEGER);
         assert_int_equal(r->integer, f->index);

@@ -204,9 +204,12 @@ static void test_append(void **state)
     struct syn_buf b;
     syn_buf_init(&b, 0);
     assert_int_equal(kv_cmd_encode_append(&b, 0x0102, str("synod/log/"), str("hello")), 0);
+    /* version, op, now_ms; the prefix; the value */
+    /* clang-format off */
     static const uint8_t want[] = {KV_CMD_VERSION, KV_OP_APPEND, 2, 1, 0, 0, 0, 0, 0, 0,
                                    10, 0, 0, 0, 's', 'y', 'n', 'o', 'd', '/', 'l', 'o', 'g', '/',
                                    5, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+    /* clang-format on */
     assert_int_equal(b.len, sizeof(want));
     assert_memory_equal(b.data, want, sizeof(want));
     struct kv_cmd out;
@@ -588,9 +591,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_round_trip),   cmocka_unit_test(test_other_round_trips),
         cmocka_unit_test(test_encode_limits),    cmocka_unit_test(test_decode_refuses),
-        cmocka_unit_test(test_append),
         cmocka_unit_test(test_decode_mutations), cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_glob_examples),    cmocka_unit_test(test_glob_property),
+        cmocka_unit_test(test_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
