@@ -68,6 +68,9 @@ static int status_member(struct syn_buf *b, const struct service_info *info,
     json_obj_bool(&o, "voter", m->voter);
     json_obj_bool(&o, "leader", m->leader);
     json_obj_bool(&o, "self", m->self);
+    /* how this node's failure detector sees the member, and since when it is silent */
+    json_obj_str(&o, "health", m->health != NULL ? m->health : "unknown");
+    json_obj_u64(&o, "last_heard_ms", m->last_heard_ms);
     if (view_is_leader(info)) {
         json_obj_u64(&o, "match_index", m->match_index);
         json_obj_u64(&o, "lag",

@@ -22,6 +22,12 @@ static bool member_read(const struct cli_json *j, uint32_t m, struct cli_member 
               cli_json_bool(j, cli_json_get(j, m, "voter"), &out->voter) &&
               cli_json_bool(j, cli_json_get(j, m, "leader"), &out->leader) &&
               cli_json_bool(j, cli_json_get(j, m, "self"), &out->self);
+    /* health and last_heard_ms: absent from nodes older than the failure detector */
+    uint32_t health = cli_json_get(j, m, "health");
+    if (ok && health != CLI_JSON_NONE) {
+        ok = cli_json_cstring(j, health, out->health, sizeof(out->health)) &&
+             cli_json_u64(j, cli_json_get(j, m, "last_heard_ms"), &out->last_heard_ms);
+    }
     if (ok && out->has_match) {
         ok = cli_json_u64(j, match, &out->match_index) &&
              cli_json_u64(j, cli_json_get(j, m, "lag"), &out->lag);
@@ -96,6 +102,8 @@ static int member_json(struct syn_buf *b, const struct cli_member *m)
     json_obj_bool(&o, "voter", m->voter);
     json_obj_bool(&o, "leader", m->leader);
     json_obj_bool(&o, "self", m->self);
+    json_obj_str(&o, "health", m->health[0] != '\0' ? m->health : "unknown");
+    json_obj_u64(&o, "last_heard_ms", m->last_heard_ms);
     if (m->has_match) {
         json_obj_u64(&o, "match_index", m->match_index);
         json_obj_u64(&o, "lag", m->lag);
@@ -157,10 +165,11 @@ int cli_status_text(const struct cli_status *st, bool summary, struct syn_buf *o
 {
     int rc = summary ? summary_text(st, out) : 0;
     struct cli_table t;
-    cli_table_init(&t, 7);
+    cli_table_init(&t, 9);
     static const char *const header[] = {"NAME",   "ID",          "PEER ADDRESS", "ROLE",
-                                         "LEADER", "MATCH INDEX", "LAG"};
-    for (size_t c = 0; c < 7; c++) {
+                                         "LEADER", "HEALTH",      "LAST HEARD",   "MATCH INDEX",
+                                         "LAG"};
+    for (size_t c = 0; c < 9; c++) {
         cli_table_add(&t, "%s", header[c]);
     }
     for (uint32_t i = 0; i < st->member_count; i++) {
@@ -170,6 +179,12 @@ int cli_status_text(const struct cli_status *st, bool summary, struct syn_buf *o
         cli_table_add(&t, "%s", m->peer_addr);
         cli_table_add(&t, "%s", m->voter ? "voter" : "learner");
         cli_table_add(&t, "%s", m->leader ? "*" : "");
+        cli_table_add(&t, "%s", m->health[0] != '\0' ? m->health : "-");
+        if (m->self || m->health[0] == '\0') {
+            cli_table_add(&t, "-");
+        } else {
+            cli_table_add(&t, "%" PRIu64 " ms ago", m->last_heard_ms);
+        }
         if (m->has_match) {
             cli_table_add(&t, "%" PRIu64, m->match_index);
             cli_table_add(&t, "%" PRIu64, m->lag);

@@ -22,6 +22,8 @@ struct cli_member {
     bool voter;
     bool leader;
     bool self;
+    char health[16];        /* the asked node's failure detector: alive, suspect, failed, self */
+    uint64_t last_heard_ms; /* since that node last heard from it */
     bool has_match; /* match_index and lag are known (from the leader) */
     uint64_t match_index;
     uint64_t lag;

@@ -126,7 +126,8 @@ static void test_opts(void **state)
     "{\"name\":\"n2\",\"id\":\"22\",\"peer_addr\":\"h:2\",\"voter\":true,\"leader\":true,"         \
     "\"self\":false,\"match_index\":null,\"lag\":null},"                                           \
     "{\"name\":\"n4\",\"id\":\"44\",\"peer_addr\":\"h:4\",\"voter\":false,\"leader\":false,"       \
-    "\"self\":false,\"match_index\":null,\"lag\":null}]}"
+    "\"self\":false,\"health\":\"suspect\",\"last_heard_ms\":900,\"match_index\":null,"           \
+    "\"lag\":null}]}"
 
 #define LEADER_STATUS                                                                              \
     "{\"node\":\"n2\",\"id\":\"22\",\"role\":\"leader\",\"term\":3,\"leader\":\"n2\","             \
@@ -158,21 +159,24 @@ static void test_status(void **state)
                    "commit index 10, applied index 9, last index 10, snapshot index 0\n"
                    "match indexes and lags as leader n2 knows them\n"
                    "\n"
-                   "NAME            ID  PEER ADDRESS  ROLE     LEADER  MATCH INDEX  LAG\n"
-                   "n1 (this node)  11  h:1           voter            -            -\n"
-                   "n2              22  h:2           voter    *       12           0\n"
-                   "n4              44  h:4           learner          4            8\n");
+                   "NAME            ID  PEER ADDRESS  ROLE     LEADER  HEALTH   LAST HEARD  MATCH INDEX  LAG\n"
+                   "n1 (this node)  11  h:1           voter            -        -           -            -\n"
+                   "n2              22  h:2           voter    *       -        -           12           0\n"
+                   "n4              44  h:4           learner          suspect  900 ms ago  4            8\n");
     syn_buf_reset(&b);
     assert_int_equal(cli_status_json(&st, &b), 0);
     assert_buf(&b, "{\"node\":\"n1\",\"id\":\"11\",\"role\":\"follower\",\"term\":3,"
                    "\"leader\":\"n2\",\"commit_index\":10,\"applied_index\":9,\"last_index\":10,"
                    "\"snapshot_index\":0,\"serving\":true,\"match_from\":\"n2\",\"members\":["
                    "{\"name\":\"n1\",\"id\":\"11\",\"peer_addr\":\"h:1\",\"voter\":true,"
-                   "\"leader\":false,\"self\":true,\"match_index\":null,\"lag\":null},"
+                   "\"leader\":false,\"self\":true,\"health\":\"unknown\",\"last_heard_ms\":0,"
+                   "\"match_index\":null,\"lag\":null},"
                    "{\"name\":\"n2\",\"id\":\"22\",\"peer_addr\":\"h:2\",\"voter\":true,"
-                   "\"leader\":true,\"self\":false,\"match_index\":12,\"lag\":0},"
+                   "\"leader\":true,\"self\":false,\"health\":\"unknown\",\"last_heard_ms\":0,"
+                   "\"match_index\":12,\"lag\":0},"
                    "{\"name\":\"n4\",\"id\":\"44\",\"peer_addr\":\"h:4\",\"voter\":false,"
-                   "\"leader\":false,\"self\":false,\"match_index\":4,\"lag\":8}]}\n");
+                   "\"leader\":false,\"self\":false,\"health\":\"suspect\",\"last_heard_ms\":900,"
+                   "\"match_index\":4,\"lag\":8}]}\n");
     /* what the CLI wrote, it reads back the same */
     static struct cli_status again;
     assert_int_equal(cli_status_parse(b.data, b.len, &again), 0);
