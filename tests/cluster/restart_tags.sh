@@ -16,7 +16,9 @@ rcli "$X" SET k1 v1 >/dev/null 2>&1
 [ "$(rcli "$L" GET k1)" = v1 ] || fail "the cut-off node's write did not commit"
 node_kill "$X"
 node_start "$X" 3
-sleep 1
+# until it serves (a restart takes longer on a loaded machine than a fixed sleep allows)
+serves() { [ "$(rcli "$X" PING 2>/dev/null)" = PONG ]; }
+wait_until 15 serves || fail "the restarted node does not answer PING"
 out_file="$CLUSTER_DIR/incr.out"
 (rcli "$X" INCR counter >"$out_file" 2>&1) &
 incr=$!
