@@ -20,6 +20,10 @@ static void main_usage(FILE *out)
             "  status     the cluster as a node sees it: role, term, indexes, members, lag\n"
             "  members    list, add, promote and remove members (synod members --help)\n"
             "  leader     hand leadership to another voter (synod leader --help)\n"
+            "  service    register, deregister, list and show services (synod service --help)\n"
+            "  watch      follow a service's instances as they change (synod watch --help)\n"
+            "  monitor    follow a node's events: failures, elections, checks, ...\n"
+            "  log        append to the replicated log, show a node's copy (synod log --help)\n"
             "  lb         balance TCP connections over a service's healthy instances\n"
             "  route      where the next requests to a service would go (synod route --help)\n"
             "  version    print the version\n"
@@ -65,6 +69,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "leader") == 0) {
         return leader_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "service") == 0) {
+        return service_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "watch") == 0) {
+        return watch_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "monitor") == 0) {
+        return monitor_cmd_main(argv[0], argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "log") == 0) {
+        return log_cmd_main(argv[0], argc - 2, argv + 2);
     }
     if (strcmp(cmd, "lb") == 0) {
         return lb_cmd_main(argv[0], argc - 2, argv + 2);

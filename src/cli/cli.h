@@ -29,6 +29,14 @@ int status_cmd_main(const char *prog, int argc, char **argv);
 int members_cmd_main(const char *prog, int argc, char **argv);
 /* `synod leader transfer [NAME]`. */
 int leader_cmd_main(const char *prog, int argc, char **argv);
+/* `synod service register|deregister|list|show`: the service registry. */
+int service_cmd_main(const char *prog, int argc, char **argv);
+/* `synod watch service NAME`: a service's instances as they change; until Ctrl-C (0). */
+int watch_cmd_main(const char *prog, int argc, char **argv);
+/* `synod monitor`: a node's events as they happen; until Ctrl-C (0). */
+int monitor_cmd_main(const char *prog, int argc, char **argv);
+/* `synod log append|show`: the replicated log. */
+int log_cmd_main(const char *prog, int argc, char **argv);
 
 /* `synod lb`: the TCP load balancer, until SIGINT/SIGTERM. 0 stopped, 1 could not start, 2 usage. */
 int lb_cmd_main(const char *prog, int argc, char **argv);

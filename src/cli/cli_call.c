@@ -137,6 +137,13 @@ void cli_reply_error(const struct cli_reply *r, char *out, size_t out_size)
     }
 }
 
+int cli_reply_refused(const struct cli_reply *r, const char *what)
+{
+    char text[CLI_ERR_SIZE];
+    cli_reply_error(r, text, sizeof(text));
+    return cli_fail("%s: %s (HTTP %u from %s)", what, text, r->resp.status, r->addr);
+}
+
 int cli_call_change(const struct cli_opts *o, const char *method, const char *target,
                     const char *done)
 {

@@ -44,6 +44,9 @@ int cli_call_change(const struct cli_opts *o, const char *method, const char *ta
 /* The sentence of an error answer: its JSON "error", else its body's first line, else the
  * status. Into out (NUL-terminated). */
 void cli_reply_error(const struct cli_reply *r, char *out, size_t out_size);
+/* An answer that is not the one expected: "synod: WHAT: <its sentence> (HTTP N from ADDR)" on
+ * stderr. Returns CLI_EXIT_FAILED. */
+int cli_reply_refused(const struct cli_reply *r, const char *what);
 /* The JSON string member key of the answer's body into out; "" when absent. */
 void cli_reply_field(const struct cli_reply *r, const char *key, char *out, size_t out_size);
 

@@ -33,6 +33,15 @@ struct cli_http_response {
 int cli_http_response_parse(const uint8_t *data, size_t size, bool head_only, bool eof,
                             size_t body_size_max, struct cli_http_response *resp);
 
+/* The value of header field name (lower case: "x-consul-index") in resp's head, which raw
+ * holds (the bytes resp was parsed from): *value borrows raw, without surrounding blanks.
+ * false when the head has no such field. Pure. */
+bool cli_http_header(const uint8_t *raw, const struct cli_http_response *resp, const char *name,
+                     const uint8_t **value, size_t *value_size);
+/* The same field as an unsigned decimal: false when absent or not a number. */
+bool cli_http_header_u64(const uint8_t *raw, const struct cli_http_response *resp, const char *name,
+                         uint64_t *out);
+
 /* Appends s to out percent-encoded for a URL path: unreserved bytes (RFC 3986 2.3) and '/'
  * stay as they are, every other byte becomes %XX. 0, SYN_ENOMEM or SYN_ETOOBIG. Pure. */
 int cli_http_path_append(struct syn_buf *out, const uint8_t *s, size_t size);

@@ -163,6 +163,41 @@ int cli_http_response_parse(const uint8_t *data, size_t size, bool head_only, bo
     }
 }
 
+bool cli_http_header(const uint8_t *raw, const struct cli_http_response *resp, const char *name,
+                     const uint8_t **value, size_t *value_size)
+{
+    /* Every line of the head; 1xx heads before it (they carry no field synod asks for) and
+     * status lines never match "name:". The last match wins. */
+    bool found = false;
+    const uint8_t *end = raw + resp->head_size;
+    for (const uint8_t *line = raw; line < end;) {
+        const uint8_t *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t n = nl != NULL ? (size_t)(nl - line) : (size_t)(end - line);
+        found = header_is(line, n, name, value, value_size) || found;
+        line += n + 1;
+    }
+    return found;
+}
+
+bool cli_http_header_u64(const uint8_t *raw, const struct cli_http_response *resp, const char *name,
+                         uint64_t *out)
+{
+    const uint8_t *v;
+    size_t n;
+    if (!cli_http_header(raw, resp, name, &v, &n) || n == 0 || n > 20) {
+        return false;
+    }
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9' || x > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10u) {
+            return false;
+        }
+        x = x * 10u + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return true;
+}
+
 /* ---- Encoding ------------------------------------------------------------------------ */
 
 static int encode(struct syn_buf *out, const uint8_t *s, size_t size, bool keep_slash)

@@ -218,6 +218,37 @@ int cli_json_parse(struct cli_json *j, const uint8_t *text, size_t size)
     return rc == 0 && r.pos != size ? SYN_EBADMSG : rc;
 }
 
+int cli_json_parse_items(struct cli_json *j, const uint8_t *text, size_t size, uint8_t type,
+                         size_t item_size, void **items)
+{
+    *items = NULL;
+    int rc = cli_json_parse(j, text, size);
+    if (rc == 0 && cli_json_type(j, 0) != type) {
+        rc = SYN_EBADMSG;
+    }
+    if (rc == 0 && j->toks[0].count > 0) {
+        *items = calloc(j->toks[0].count, item_size);
+        rc = *items == NULL ? SYN_ENOMEM : 0;
+    }
+    return rc == SYN_ETOOBIG ? SYN_EBADMSG : rc;
+}
+
+int cli_json_read_array(const uint8_t *text, size_t size, size_t item_size, cli_json_item_read read,
+                        void **items, uint32_t *count)
+{
+    struct cli_json j;
+    *count = 0;
+    int rc = cli_json_parse_items(&j, text, size, CLI_JSON_ARRAY, item_size, items);
+    for (uint32_t e = rc == 0 ? cli_json_first(&j, 0) : CLI_JSON_NONE;
+         e != CLI_JSON_NONE && rc == 0; e = cli_json_next(&j, 0, e)) {
+        rc = read(&j, e, (uint8_t *)*items + (size_t)*count * item_size);
+        *count += rc == 0 ? 1u : 0u;
+        rc = rc > 0 ? 0 : rc;
+    }
+    cli_json_free(&j);
+    return rc;
+}
+
 void cli_json_free(struct cli_json *j)
 {
     free(j->toks);
@@ -351,6 +382,29 @@ bool cli_json_cstring(const struct cli_json *j, uint32_t tok, char *out, size_t 
         memcpy(out, b.data, b.len);
         out[b.len] = '\0';
     }
+    syn_buf_free(&b);
+    return ok;
+}
+
+bool cli_json_member_text(const struct cli_json *j, uint32_t tok, const char *key, char *out,
+                          size_t out_size)
+{
+    uint32_t v = cli_json_get(j, tok, key);
+    out[0] = '\0';
+    if (v == CLI_JSON_NONE || cli_json_type(j, v) == CLI_JSON_NULL) {
+        return true;
+    }
+    struct syn_buf b;
+    syn_buf_init(&b, 0);
+    bool ok = cli_json_string(j, v, &b) == 0;
+    size_t n = ok ? (b.len < out_size ? b.len : out_size - 1) : 0;
+    while (n > 0 && n < b.len && (b.data[n] & 0xc0) == 0x80) {
+        n--; /* cut between UTF-8 sequences */
+    }
+    if (n > 0) {
+        memcpy(out, b.data, n);
+    }
+    out[n] = '\0';
     syn_buf_free(&b);
     return ok;
 }

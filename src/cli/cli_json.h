@@ -51,6 +51,22 @@ struct cli_json {
  * (nested deeper than CLI_JSON_DEPTH_MAX); SYN_ENOMEM. j borrows text; free it either way. */
 int cli_json_parse(struct cli_json *j, const uint8_t *text, size_t size);
 void cli_json_free(struct cli_json *j);
+/* cli_json_parse(), then the whole text must be of type (CLI_JSON_ARRAY or CLI_JSON_OBJECT),
+ * and *items gets room for its elements (or members), zeroed, item_size bytes each: NULL when
+ * it has none. 0, SYN_EBADMSG (not JSON, too deep, or of another type), SYN_ENOMEM. Free j
+ * either way, and *items (free()) when it is not NULL. */
+int cli_json_parse_items(struct cli_json *j, const uint8_t *text, size_t size, uint8_t type,
+                         size_t item_size, void **items);
+
+/* Reads an array's element tok into item (zeroed, item_size bytes). 0: kept; 1: skipped
+ * (item must hold nothing then: its slot is used again); SYN_EBADMSG, SYN_ENOMEM: failed
+ * (item must hold nothing either). */
+typedef int (*cli_json_item_read)(const struct cli_json *j, uint32_t tok, void *item);
+/* Reads text, a JSON array, element by element with read into *items (allocated, zeroed,
+ * item_size bytes each; NULL when empty): *count of them were kept. 0, SYN_EBADMSG (not an
+ * array, or read failed), SYN_ENOMEM. Free *items either way (and what the kept items own). */
+int cli_json_read_array(const uint8_t *text, size_t size, size_t item_size, cli_json_item_read read,
+                        void **items, uint32_t *count);
 
 /* The value of member key of object tok, or CLI_JSON_NONE (tok is no object, or has no such
  * member). Keys are compared as written: synod's keys need no escapes. */
@@ -68,6 +84,11 @@ int cli_json_string(const struct cli_json *j, uint32_t tok, struct syn_buf *out)
 /* Copies string tok into out (NUL-terminated): false when tok is no string, holds a NUL, or
  * does not fit out_size. */
 bool cli_json_cstring(const struct cli_json *j, uint32_t tok, char *out, size_t out_size);
+/* The string member key of object tok into out (NUL-terminated), cut to fit between UTF-8
+ * sequences: "" when tok has no such member or it is null; false when it is something else
+ * than a string. */
+bool cli_json_member_text(const struct cli_json *j, uint32_t tok, const char *key, char *out,
+                          size_t out_size);
 /* Number tok as an unsigned integer: false when it is none, or has a sign, a fraction, an
  * exponent or more than 64 bits. Decimal strings count too ("123": synod writes ids so). */
 bool cli_json_u64(const struct cli_json *j, uint32_t tok, uint64_t *out);

@@ -8,8 +8,7 @@
 
 #include "base/err.h"
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t err_size, const char *fmt,
-                                                     ...)
+int cli_err(char *err, size_t err_size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -38,18 +37,18 @@ bool cli_u64_parse(const char *text, uint64_t max, uint64_t *out)
 static int addrs_set(struct cli_opts *o, const char *text, char *err, size_t err_size)
 {
     if (strlen(text) >= sizeof(o->addr_list)) {
-        return bad(err, err_size, "--addr: the list is too long");
+        return cli_err(err, err_size, "--addr: the list is too long");
     }
     snprintf(o->addr_list, sizeof(o->addr_list), "%s", text);
     o->addr_count = 0;
     char *save = NULL;
     for (char *a = strtok_r(o->addr_list, ",", &save); a != NULL; a = strtok_r(NULL, ",", &save)) {
         if (o->addr_count == CLI_ADDRS_MAX) {
-            return bad(err, err_size, "--addr: more than %u addresses", CLI_ADDRS_MAX);
+            return cli_err(err, err_size, "--addr: more than %u addresses", CLI_ADDRS_MAX);
         }
         o->addrs[o->addr_count++] = a;
     }
-    return o->addr_count > 0 ? 0 : bad(err, err_size, "--addr: no address given");
+    return o->addr_count > 0 ? 0 : cli_err(err, err_size, "--addr: no address given");
 }
 
 /* The value of option name: after '=' in arg, or the next argument. */
@@ -61,7 +60,7 @@ static int value_take(const char *name, const char *eq, int argc, char **argv, i
     } else if (*i + 1 < argc) {
         *value = argv[++*i];
     } else {
-        return bad(err, err_size, "--%s needs a value", name);
+        return cli_err(err, err_size, "--%s needs a value", name);
     }
     return 0;
 }
@@ -87,8 +86,8 @@ static int option_read(struct cli_opts *o, int argc, char **argv, int *i,
         uint64_t ms;
         rc = value_take("timeout", eq, argc, argv, i, &value, err, err_size);
         if (rc == 0 && (!cli_u64_parse(value, CLI_TIMEOUT_MS_MAX, &ms) || ms == 0)) {
-            rc =
-                bad(err, err_size, "--timeout: expected milliseconds, 1 to %u", CLI_TIMEOUT_MS_MAX);
+            rc = cli_err(err, err_size, "--timeout: expected milliseconds, 1 to %u",
+                         CLI_TIMEOUT_MS_MAX);
         }
         o->timeout_ms = rc == 0 ? (uint32_t)ms : o->timeout_ms;
         return rc;
@@ -99,14 +98,15 @@ static int option_read(struct cli_opts *o, int argc, char **argv, int *i,
             }
             *flags[f].set = true;
             if (flags[f].value == NULL) {
-                return eq == NULL ? 0 : bad(err, err_size, "--%s takes no value", flags[f].name);
+                return eq == NULL ? 0
+                                  : cli_err(err, err_size, "--%s takes no value", flags[f].name);
             }
             return value_take(flags[f].name, eq, argc, argv, i, flags[f].value, err, err_size);
         }
-        return bad(err, err_size, "unknown option '%.*s'", (int)n + 2, argv[*i]);
+        return cli_err(err, err_size, "unknown option '%.*s'", (int)n + 2, argv[*i]);
     }
 #undef IS
-    return eq == NULL ? 0 : bad(err, err_size, "--%.*s takes no value", (int)n, arg);
+    return eq == NULL ? 0 : cli_err(err, err_size, "--%.*s takes no value", (int)n, arg);
 }
 
 int cli_opts_parse(struct cli_opts *o, const char *cmd, int argc, char **argv,
@@ -126,7 +126,7 @@ int cli_opts_parse(struct cli_opts *o, const char *cmd, int argc, char **argv,
         } else if (options && strncmp(a, "--", 2) == 0) {
             rc = option_read(o, argc, argv, &i, flags, flag_count, err, err_size);
         } else if (o->arg_count == CLI_ARGS_MAX) {
-            rc = bad(err, err_size, "too many arguments");
+            rc = cli_err(err, err_size, "too many arguments");
         } else {
             o->args[o->arg_count++] = a;
         }

@@ -88,6 +88,10 @@ __attribute__((format(printf, 2, 3))) int cli_usage(const struct cli_opts *o, co
 /* Prints "synod: <printf text>" to stderr; returns CLI_EXIT_FAILED. */
 __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 
+/* Writes the printf sentence into err (err_size bytes); returns SYN_EINVAL: a usage error's
+ * reason, for the caller to print with cli_usage(). */
+__attribute__((format(printf, 3, 4))) int cli_err(char *err, size_t err_size, const char *fmt,
+                                                  ...);
 /* Parses a decimal u64 in [0, max]: false otherwise. */
 bool cli_u64_parse(const char *text, uint64_t max, uint64_t *out);
 
