@@ -164,6 +164,9 @@ uint64_t wal_replay_synced_after(const uint8_t *data, size_t size, uint64_t bad)
      * proves that bad's bytes were durable once, so they were damaged afterwards. */
     for (uint64_t at = (bad / WAL_RECORD_ALIGN + 1) * WAL_RECORD_ALIGN;
          at + WAL_RECORD_HEADER_SIZE <= size; at += WAL_RECORD_ALIGN) {
+        if (wal_bytes_zero(data + at, WAL_RECORD_HEADER_SIZE)) {
+            continue; /* unwritten space, most of a preallocated segment: no record here */
+        }
         struct wal_record rec;
         const char *why = NULL;
         if (wal_record_decode(data + at, size - at, &rec, &why) == 0 && rec.synced > bad &&
