@@ -156,18 +156,22 @@ static void test_status(void **state)
            "\"commit_index\":9,\"applied_index\":9,\"last_index\":10,\"snapshot_index\":0,"
            "\"serving\":true,\"members\":["
            "{\"name\":\"n1\",\"id\":\"1\",\"peer_addr\":\"127.0.0.1:7001\",\"voter\":true,"
-           "\"leader\":true,\"self\":true,\"match_index\":10,\"lag\":0},"
+           "\"leader\":true,\"self\":true,\"health\":\"unknown\",\"last_heard_ms\":0,"
+           "\"match_index\":10,\"lag\":0},"
            "{\"name\":\"n2\",\"id\":\"101\",\"peer_addr\":\"10.0.0.2:7001\",\"voter\":true,"
-           "\"leader\":false,\"self\":false,\"match_index\":8,\"lag\":2},"
+           "\"leader\":false,\"self\":false,\"health\":\"unknown\",\"last_heard_ms\":0,"
+           "\"match_index\":8,\"lag\":2},"
            "{\"name\":\"n3\",\"id\":\"102\",\"peer_addr\":\"10.0.0.3:7001\",\"voter\":false,"
-           "\"leader\":false,\"self\":false,\"match_index\":5,\"lag\":5}]}\n");
+           "\"leader\":false,\"self\":false,\"health\":\"unknown\",\"last_heard_ms\":0,"
+           "\"match_index\":5,\"lag\":5}]}\n");
     /* a follower knows no match indexes: null, not 0 */
     f->a.svc.info.role = "follower";
     struct answer a;
     call(f, "GET", "/v1/synod/status", &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "\"role\":\"follower\""));
-    assert_non_null(strstr(a.body, "\"self\":false,\"match_index\":null,\"lag\":null}]}"));
+    assert_non_null(strstr(a.body, "\"self\":false,\"health\":\"unknown\",\"last_heard_ms\":0,"
+                                   "\"match_index\":null,\"lag\":null}]}"));
     assert_null(strstr(a.body, "\"lag\":0"));
     expect(f, "GET", "/v1/operator/raft/configuration", 200,
            "{\"Servers\":["
