@@ -228,6 +228,43 @@ void lb_table_closed(struct lb_table *t, uint32_t slot)
     release(t, slot);
 }
 
+static void counters_add(struct lb_backend_counters *into, const struct lb_backend_counters *c)
+{
+    into->conns_total += c->conns_total;
+    into->bytes_in += c->bytes_in;
+    into->bytes_out += c->bytes_out;
+    into->connect_failures += c->connect_failures;
+    into->replays += c->replays;
+}
+
+void lb_table_merge(struct lb_table *into, const struct lb_table *from)
+{
+    for (uint32_t s = 0; s < from->count; s++) {
+        const struct lb_backend *b = &from->backends[s];
+        if (b->state == LB_BACKEND_FREE) {
+            continue;
+        }
+        int32_t m = slot_find(into, &b->inst);
+        if (m < 0 && (m = slot_take(into, &b->inst)) < 0) {
+            continue;
+        }
+        struct lb_backend *a = &into->backends[m];
+        struct lb_target *t = &into->targets[m];
+        bool fresh = t->weight == 0;
+        a->state = fresh || b->state == LB_BACKEND_UP ? b->state : a->state;
+        t->member = a->state == LB_BACKEND_UP;
+        t->weight = from->targets[s].weight;
+        t->active += from->targets[s].active;
+        counters_add(&a->c, &b->c);
+        a->fails_in_row = b->fails_in_row > a->fails_in_row ? b->fails_in_row : a->fails_in_row;
+        a->down_until_ms = b->down_until_ms > a->down_until_ms ? b->down_until_ms : a->down_until_ms;
+        a->draining_since_ms = b->draining_since_ms;
+        if (a->last_error[0] == '\0') {
+            memcpy(a->last_error, b->last_error, sizeof(a->last_error));
+        }
+    }
+}
+
 const char *lb_table_state_name(const struct lb_table *t, uint32_t slot, uint64_t now_ms)
 {
     ASSERT(slot < t->count);

@@ -102,6 +102,12 @@ void lb_table_replayed(struct lb_table *t, uint32_t slot, const char *why);
 /* An established connection to slot closed. May free a draining slot. */
 void lb_table_closed(struct lb_table *t, uint32_t slot);
 
+/* Adds the backends of from (another thread's table) to into, for one view of several:
+ * a backend is the same when its instance is; counters and connections add up; it is UP when
+ * either table has it UP, and marked down until the later of the two times. A backend that
+ * finds no free slot is left out. into's slots are its own: use it for reading only. */
+void lb_table_merge(struct lb_table *into, const struct lb_table *from);
+
 /* "up", "down" (marked by passive health until down_until_ms) or "draining". */
 const char *lb_table_state_name(const struct lb_table *t, uint32_t slot, uint64_t now_ms);
 /* Slots UP in the registry's eyes (passive health aside). */

@@ -169,6 +169,52 @@ static void test_passive_health(void **state)
     free(t);
 }
 
+static void test_table_merge(void **state)
+{
+    (void)state;
+    struct lb_table *a = table_new();
+    struct lb_table *b = table_new();
+    struct lb_table *m = table_new();
+    struct lb_instance list[3] = {inst("web-1", 9001, 2), inst("web-2", 9002, 1),
+                                  inst("web-3", 9003, 1)};
+    struct lb_update u;
+    lb_table_update(a, list, 3, 0, &u);
+    lb_table_update(b, &list[1], 2, 0, &u); /* another thread: other slots for the same */
+    lb_table_attempt(a, 1);
+    lb_table_connect_ok(a, 1);
+    a->backends[1].c.bytes_in = 10;
+    lb_table_attempt(b, 0); /* web-2 in b's slot 0 */
+    lb_table_connect_ok(b, 0);
+    b->backends[0].c.bytes_in = 5;
+    lb_table_attempt(b, 1); /* web-3 refuses twice in b: down there */
+    lb_table_connect_failed(b, 1, 100, "connection refused");
+    lb_table_attempt(b, 1);
+    lb_table_connect_failed(b, 1, 100, "connection refused");
+    lb_table_update(a, &list[1], 2, 200, &u); /* web-1 drains in a, with nothing open: freed */
+    lb_table_merge(m, a);
+    lb_table_merge(m, b);
+    assert_int_equal(m->count, 2);
+    assert_string_equal(m->backends[0].inst.id, "web-2");
+    assert_int_equal(m->targets[0].active, 2);
+    assert_true(m->backends[0].c.conns_total == 2);
+    assert_true(m->backends[0].c.bytes_in == 15);
+    assert_string_equal(lb_table_state_name(m, 0, 150), "up");
+    assert_string_equal(lb_table_state_name(m, 1, 150), "down"); /* down in one thread */
+    assert_string_equal(m->backends[1].last_error, "connect: connection refused");
+    assert_true(m->backends[1].c.connect_failures == 2);
+    /* draining in one, up in the other: up */
+    lb_table_update(b, &list[2], 1, 300, &u); /* web-2 drains in b, its connection open */
+    struct lb_table *m2 = table_new();
+    lb_table_merge(m2, b);
+    assert_string_equal(lb_table_state_name(m2, 0, 300), "draining");
+    lb_table_merge(m2, a);
+    assert_string_equal(lb_table_state_name(m2, 0, 300), "up");
+    free(a);
+    free(b);
+    free(m);
+    free(m2);
+}
+
 /* ---- The registry's answer ----------------------------------------------------------- */
 
 static const char consul_answer[] =
@@ -356,6 +402,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_update),   cmocka_unit_test(test_table_come_back),
         cmocka_unit_test(test_table_full),     cmocka_unit_test(test_passive_health),
+        cmocka_unit_test(test_table_merge),
         cmocka_unit_test(test_registry_parse), cmocka_unit_test(test_registry_index),
         cmocka_unit_test(test_registry_target), cmocka_unit_test(test_stats),
     };
