@@ -30,6 +30,7 @@ void fd_config_default(struct fd_config *cfg)
         .acceptable_pause_ms = FD_ACCEPTABLE_PAUSE_MS_DEFAULT,
         .hard_timeout_ms = FD_HARD_TIMEOUT_MS_DEFAULT,
         .first_contact_timeout_ms = FD_FIRST_CONTACT_TIMEOUT_MS_DEFAULT,
+        .local_pause_ms = FD_LOCAL_PAUSE_MS_DEFAULT,
     };
 }
 
@@ -257,9 +258,25 @@ static uint8_t judge(const struct fd *fd, const struct fd_member *m, uint64_t si
     return to > m->state ? to : m->state;
 }
 
+/* Whether this tick follows a pause of this node; then, and for two intervals after, calm. */
+static bool local_pause(struct fd *fd, uint64_t now_ms)
+{
+    uint32_t pause = fd->cfg.local_pause_ms;
+    if (pause > 0 && fd->last_tick_ms != 0 && now_ms >= fd->last_tick_ms + pause) {
+        fd->calm_until_ms = now_ms + 2ull * fd->cfg.heartbeat_interval_ms;
+    }
+    if (now_ms > fd->last_tick_ms) {
+        fd->last_tick_ms = now_ms;
+    }
+    return now_ms < fd->calm_until_ms;
+}
+
 uint32_t fd_tick(struct fd *fd, uint64_t now_ms, struct fd_event *events)
 {
     uint32_t count = 0;
+    if (local_pause(fd, now_ms)) {
+        return 0;
+    }
     for (uint32_t i = 0; i < fd->member_count; i++) {
         struct fd_member *m = &fd->members[i];
         if (m->state == FD_FAILED) {

@@ -38,6 +38,7 @@
 #define FD_ACCEPTABLE_PAUSE_MS_DEFAULT 400u
 #define FD_HARD_TIMEOUT_MS_DEFAULT 1750u
 #define FD_FIRST_CONTACT_TIMEOUT_MS_DEFAULT 5000u /* the transport redials within 2 s */
+#define FD_LOCAL_PAUSE_MS_DEFAULT 500u /* ticks come every 50 ms: 500 means we did not run */
 
 enum fd_state {
     FD_ALIVE = 1,
@@ -55,6 +56,8 @@ struct fd_config {
     uint32_t hard_timeout_ms;       /* > heartbeat_interval_ms: silent this long is failed */
     uint32_t first_contact_timeout_ms; /* >= hard_timeout_ms: a member never heard since it
                                           was added is failed after this, and never suspect */
+    uint32_t local_pause_ms; /* a tick this long after the previous one: this node itself did
+                                not run (0: never assume so); see fd_tick() */
 };
 
 /* A member's state changed. */
@@ -95,6 +98,8 @@ struct fd_member {
 /* The detector: a value the caller owns (no allocation; about 128 KiB). */
 struct fd {
     struct fd_config cfg;
+    uint64_t last_tick_ms; /* 0 before the first tick */
+    uint64_t calm_until_ms; /* after a local pause: nobody is made worse before this */
     uint32_t member_count;
     struct fd_member members[SYN_FD_MEMBERS_MAX];
 };
@@ -130,7 +135,13 @@ int fd_heartbeat(struct fd *fd, uint64_t id, uint64_t now_ms, struct fd_event *e
 /* Judges every member at now_ms: alive -> suspect once phi >= phi_suspect, -> failed once
  * phi >= phi_fail or it was silent for hard_timeout_ms (alive -> failed directly when the
  * tick comes late). Silence only grows between messages, so a tick never makes a member
- * better. Writes each change to events (room for SYN_FD_MEMBERS_MAX) and returns how many. */
+ * better. Writes each change to events (room for SYN_FD_MEMBERS_MAX) and returns how many.
+ *
+ * A tick local_pause_ms or more after the previous one means this node itself did not run
+ * (descheduled, stopped, a machine-wide stall): the silence it measures is partly its own,
+ * and members frozen with it have not had a chance to send. Then nobody is made worse until
+ * two heartbeat intervals have passed, time for what they send on waking to arrive.
+ * Cassandra's FailureDetector does the same ("not marking nodes down due to local pause"). */
 uint32_t fd_tick(struct fd *fd, uint64_t now_ms, struct fd_event *events);
 
 /* Member id's state at now_ms (as of the last tick or message), phi and silence now.

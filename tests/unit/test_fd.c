@@ -17,10 +17,13 @@
 
 static struct fd fd; /* 128 KiB: not on the stack */
 
+/* The defaults, but without the local pause rule: these tests jump between ticks on purpose
+ * (test_local_pause has the rule). */
 static struct fd_config defaults(void)
 {
     struct fd_config cfg;
     fd_config_default(&cfg);
+    cfg.local_pause_ms = 0;
     return cfg;
 }
 
@@ -348,6 +351,52 @@ static void test_late_tick_fails_directly(void **state)
     assert_int_equal(events[0].silence_ms, 2000);
 }
 
+/* With the default local pause rule: a tick 500 ms or more after the previous one means this
+ * node did not run, and nobody is made worse for two intervals; then the judgement resumes
+ * (here alive -> failed at once). Ticks closer together never pause anything. */
+static void test_local_pause(void **state)
+{
+    (void)state;
+    steady(3, 5000);
+    struct fd_config cfg;
+    fd_config_default(&cfg);
+    fd.cfg = cfg; /* the rule on, the same window */
+    struct fd_event events[SYN_FD_MEMBERS_MAX];
+    assert_int_equal(fd_tick(&fd, 5500, events), 0); /* the first tick: no pause before it */
+    assert_int_equal(fd_tick(&fd, 6000, events), 0); /* 500 ms: a pause, calm until 6200 */
+    assert_int_equal(fd_tick(&fd, 6199, events), 0);
+    assert_int_equal(fd_tick(&fd, 6200, events), 1); /* calm over: 1200 ms of silence */
+    assert_int_equal(events[0].to, FD_SUSPECT);
+    assert_int_equal(fd_tick(&fd, 7000, events), 0); /* a pause again: calm until 7200 */
+    assert_int_equal(fd_heartbeat(&fd, 3, 7010, NULL), 1); /* what it sent on waking */
+    /* Silent since 7010, ticks every 50 ms: suspect, then failed; a little later than on a
+     * steady link (its 2 s interval, counted while suspect, widened the window), and failed
+     * by the first tick past the hard timeout at the latest. */
+    uint64_t suspect_ms = 0;
+    uint64_t t = 7050;
+    for (; t < 20000; t += 50) {
+        if (fd_tick(&fd, t, events) == 1 && events[0].to == FD_SUSPECT) {
+            suspect_ms = t - 7010;
+        }
+        struct fd_status st;
+        assert_int_equal(fd_status(&fd, 3, t, &st), 0);
+        if (st.state == FD_FAILED) {
+            break;
+        }
+    }
+    assert_true(suspect_ms >= 1112);
+    assert_true(t - 7010 > suspect_ms);
+    assert_true(t - 7010 <= FD_HARD_TIMEOUT_MS_DEFAULT + 50);
+    /* A pause while it was silent anyway: judged 2 intervals after waking. */
+    assert_int_equal(fd_heard(&fd, 3, 9000, NULL), 1);
+    assert_int_equal(fd_tick(&fd, 9050, events), 0);
+    assert_int_equal(fd_tick(&fd, 11000, events), 0);
+    assert_int_equal(fd_tick(&fd, 11200, events), 1);
+    assert_int_equal(events[0].from, FD_ALIVE);
+    assert_int_equal(events[0].to, FD_FAILED);
+    assert_int_equal(events[0].silence_ms, 2200);
+}
+
 /* Any word brings a member back; the gap of its failure does not enter the window. */
 static void test_recovery(void **state)
 {
@@ -452,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_window_matches_naive),
         cmocka_unit_test(test_steady_link_transitions),
         cmocka_unit_test(test_late_tick_fails_directly),
+        cmocka_unit_test(test_local_pause),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_hard_timeout),
         cmocka_unit_test(test_never_heard),
