@@ -31,6 +31,10 @@ static const char lb_help[] =
     "  --addr LIST               the agents' HTTP addresses, asked in turn when one fails\n"
     "                            (default: $SYNOD_HTTP_ADDR, else " CLI_ADDRS_DEFAULT ")\n"
     "  --stats-addr HOST:PORT    serve GET /stats (JSON) and GET /metrics (Prometheus)\n"
+    "  --threads N               worker threads, each balancing the connections the kernel\n"
+    "                            gives it (default: one a CPU, as HAProxy's nbthread); with\n"
+    "                            more than one, round-robin order and connection counts are\n"
+    "                            per thread\n"
     "  --max-conns N             client connections at once; more are closed (default 4096)\n"
     "  --connect-timeout-ms MS   one connect to an instance (default 1000)\n"
     "  --drain-timeout-ms MS     close a removed instance's connections after MS (default 0:\n"
@@ -51,9 +55,9 @@ static const char lb_help[] =
 
 struct lb_args {
     bool service_set, listen_set, policy_set, stats_set, max_set, connect_set, drain_set;
-    bool fall_set, down_set, wait_set, replay_set, seed_set, log_set;
+    bool fall_set, down_set, wait_set, replay_set, seed_set, log_set, threads_set;
     const char *service, *listen, *policy, *stats, *max, *connect, *drain, *fall, *down, *wait;
-    const char *seed, *log;
+    const char *seed, *log, *threads;
 };
 
 /* Reads "--name N" into *out when given: false (after a usage message) when N is not a
@@ -97,7 +101,7 @@ static int config_fill(const struct cli_opts *o, const struct lb_args *a, struct
     }
     cfg->agent_count = o->addr_count;
     uint64_t max = cfg->max_conns, connect = cfg->connect_timeout_ms, drain = 0;
-    uint64_t fall = cfg->fall, down = cfg->down_ms, wait = cfg->wait_s, seed = 0;
+    uint64_t fall = cfg->fall, down = cfg->down_ms, wait = cfg->wait_s, seed = 0, threads = 0;
     if (!number(o, a->max_set, "max-conns", a->max, 1, SYN_LB_CONNECTIONS_MAX, &max) ||
         !number(o, a->connect_set, "connect-timeout-ms", a->connect, 1, LB_TIMEOUT_MS_MAX,
                 &connect) ||
@@ -105,7 +109,8 @@ static int config_fill(const struct cli_opts *o, const struct lb_args *a, struct
         !number(o, a->fall_set, "fall", a->fall, 1, LB_FALL_MAX, &fall) ||
         !number(o, a->down_set, "down-ms", a->down, 0, LB_TIMEOUT_MS_MAX, &down) ||
         !number(o, a->wait_set, "wait-s", a->wait, 1, LB_REGISTRY_WAIT_S_MAX, &wait) ||
-        !number(o, a->seed_set, "seed", a->seed, 0, UINT64_MAX, &seed)) {
+        !number(o, a->seed_set, "seed", a->seed, 0, UINT64_MAX, &seed) ||
+        !number(o, a->threads_set, "threads", a->threads, 1, LB_THREADS_MAX, &threads)) {
         return CLI_EXIT_USAGE;
     }
     cfg->max_conns = (uint32_t)max;
@@ -115,6 +120,7 @@ static int config_fill(const struct cli_opts *o, const struct lb_args *a, struct
     cfg->down_ms = (uint32_t)down;
     cfg->wait_s = (uint32_t)wait;
     cfg->seed = seed;
+    cfg->threads = (uint32_t)threads;
     return CLI_GO_ON;
 }
 
@@ -136,6 +142,7 @@ int lb_cmd_main(const char *prog, int argc, char **argv)
         {"replay", &a.replay_set, NULL},
         {"seed", &a.seed_set, &a.seed},
         {"log-level", &a.log_set, &a.log},
+        {"threads", &a.threads_set, &a.threads},
     };
     struct cli_opts o;
     int rc = cli_opts_begin(&o, "synod lb", argc, argv, flags, sizeof(flags) / sizeof(flags[0]),

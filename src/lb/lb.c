@@ -1,7 +1,12 @@
-/* lb.c: synod lb's daemon (lb.h): wires the registry watch, the backend table, the policy,
- * the listener and the stats endpoint on one libuv loop, and stops on SIGINT or SIGTERM. */
+/* lb.c: synod lb's hub (lb.h, lb_internal.h): listens, accepts each client and hands it to
+ * the workers in turn (as HAProxy's listener spreads connections over its threads: the kernel's
+ * SO_REUSEPORT hash gave one of two workers 3 times the other's share of 64 connections),
+ * asks the registry and hands each answer to every worker, serves the stats merged from the
+ * workers' snapshots, and stops them all on SIGINT or SIGTERM. */
+#define _GNU_SOURCE /* accept4(2): the descriptor non-blocking and close-on-exec at once */
 #include "lb/lb.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +20,30 @@
 #include "lb/lb_watch.h"
 #include "log/log.h"
 
+#define COLLECT_TIMEOUT_MS 1000u /* a worker's snapshot for the stats */
+
+struct lb_hub {
+    uv_loop_t loop;
+    struct lb_config cfg;
+    uint32_t worker_count;
+    struct lb *workers[LB_THREADS_MAX];
+    int listen_fd;          /* -1 until bound */
+    uv_poll_t accept_poll;  /* readable: clients to accept */
+    uv_timer_t accept_pause; /* out of descriptors: accept again later */
+    bool accepting;
+    uint32_t next_worker;   /* the next client's worker */
+    uint64_t refused;       /* clients closed at once: every mailbox full */
+    uv_signal_t sig_int;
+    uv_signal_t sig_term;
+    struct lb_watch *watch;
+    struct lb_stats_server *stats;
+    struct lb_totals registry; /* the registry's fields of the stats */
+    struct lb_table *view;     /* the workers' tables merged, for the stats */
+    uint64_t last_answer_ms;
+    char listen_text[LB_ADDR_SIZE];
+    bool stopping;
+};
+
 void lb_config_default(struct lb_config *cfg)
 {
     *cfg = (struct lb_config){
@@ -27,12 +56,12 @@ void lb_config_default(struct lb_config *cfg)
     };
 }
 
-/* ---- The registry's answers ---------------------------------------------------------- */
+/* ---- The registry ---------------------------------------------------------------------- */
 
 static void on_answer(void *ctx, struct lb_instance *list, uint32_t count, uint32_t skipped,
                       uint64_t index)
 {
-    struct lb *lb = ctx;
+    struct lb_hub *hub = ctx;
     uint32_t n = 0;
     for (uint32_t i = 0; i < count; i++) {
         struct sockaddr_storage sa;
@@ -43,35 +72,24 @@ static void on_answer(void *ctx, struct lb_instance *list, uint32_t count, uint3
         }
         list[n++] = list[i];
     }
-    struct lb_update u;
-    bool first = lb->totals.registry_answers == 0;
-    lb_table_update(lb->table, list, n, uv_now(lb->loop), &u);
-    for (uint32_t s = 0; s < lb->table->count; s++) {
-        const struct lb_backend *b = &lb->table->backends[s];
-        if (b->state == LB_BACKEND_UP) {
-            (void)lb_addr_ip(b->inst.host, b->inst.port, &lb->backend_sa[s]);
-        }
+    for (uint32_t w = 0; w < hub->worker_count; w++) {
+        lb_worker_post_update(hub->workers[w], list, n);
     }
-    if (u.members_changed) {
-        lb_policy_rebuild(lb->policy, lb->table->targets, lb->table->count);
+    struct lb_totals *t = &hub->registry;
+    if (t->registry_answers == 0 || skipped > 0) {
+        LOG_INFO("lb", "registry: %u instances of %s passing (%u entries left out), index %" PRIu64,
+                 n, hub->cfg.service, skipped, index);
     }
-    struct lb_totals *t = &lb->totals;
     t->registry_index = index;
     t->registry_answers++;
     t->registry_error[0] = '\0';
-    lb->last_answer_ms = uv_now(lb->loop);
-    if (first || u.members_changed || u.reweighted > 0 || u.skipped > 0) {
-        LOG_INFO("lb", "service %s: %u instances passing (%u added, %u removed, %u reweighted, "
-                       "%u left out), index %" PRIu64,
-                 lb->cfg.service, lb_table_up_count(lb->table), u.added, u.removed,
-                 u.reweighted, u.skipped + skipped + (count - n), index);
-    }
+    hub->last_answer_ms = uv_now(&hub->loop);
 }
 
 static void on_watch_failed(void *ctx, const char *agent, const char *why)
 {
-    struct lb *lb = ctx;
-    struct lb_totals *t = &lb->totals;
+    struct lb_hub *hub = ctx;
+    struct lb_totals *t = &hub->registry;
     if (t->registry_error[0] == '\0') { /* the first of a run of failures */
         LOG_WARN("lb", "registry %s: %s (asking the next agent; the last answer stays in force)",
                  agent, why);
@@ -81,75 +99,61 @@ static void on_watch_failed(void *ctx, const char *agent, const char *why)
     snprintf(t->registry_error, sizeof(t->registry_error), "%s", why);
 }
 
-int lb_render_stats(void *ctx, bool prometheus, struct syn_buf *out)
+static int render_stats(void *ctx, bool prometheus, struct syn_buf *out)
 {
-    struct lb *lb = ctx;
-    uint64_t now = uv_now(lb->loop);
-    lb->totals.registry_age_ms =
-        lb->totals.registry_answers > 0 ? now - lb->last_answer_ms : UINT64_MAX;
-    struct lb_stats_view v = {.service = lb->cfg.service,
-                              .policy = lb_policy_name(lb->cfg.policy),
-                              .listen = lb->listen_text,
-                              .table = lb->table,
-                              .totals = &lb->totals,
-                              .now_ms = now};
+    struct lb_hub *hub = ctx;
+    uint64_t now = uv_now(&hub->loop);
+    struct lb_totals totals = hub->registry;
+    totals.registry_age_ms = totals.registry_answers > 0 ? now - hub->last_answer_ms : UINT64_MAX;
+    totals.refused += hub->refused;
+    lb_table_init(hub->view, hub->cfg.fall, hub->cfg.down_ms);
+    for (uint32_t w = 0; w < hub->worker_count; w++) {
+        lb_worker_collect(hub->workers[w], COLLECT_TIMEOUT_MS, hub->view, &totals);
+    }
+    struct lb_stats_view v = {.service = hub->cfg.service,
+                              .policy = lb_policy_name(hub->cfg.policy),
+                              .listen = hub->listen_text,
+                              .table = hub->view,
+                              .totals = &totals,
+                              .now_ms = uv_now(&hub->loop)};
     return prometheus ? lb_stats_prometheus(&v, out) : lb_stats_json(&v, out);
 }
 
-/* ---- Ticks, signals, the end --------------------------------------------------------- */
+/* ---- Signals, the end ---------------------------------------------------------------- */
 
-static bool drain_expired(const struct lb *lb, uint32_t slot, uint64_t now)
+static void hub_stop(struct lb_hub *hub)
 {
-    const struct lb_backend *b = &lb->table->backends[slot];
-    return b->state == LB_BACKEND_DRAINING &&
-           now - b->draining_since_ms >= lb->cfg.drain_timeout_ms;
-}
-
-static void on_tick(uv_timer_t *timer)
-{
-    struct lb *lb = timer->data;
-    if (lb->accept_stalled) {
-        lb_conn_accept(lb);
-    }
-    if (lb->cfg.drain_timeout_ms == 0) {
+    if (hub->stopping) {
         return;
     }
-    uint64_t now = uv_now(lb->loop);
-    for (struct lb_conn *c = lb->conns; c != NULL; c = c->next) {
-        if (c->state != LB_CONN_CLOSING && c->slot >= 0 &&
-            drain_expired(lb, (uint32_t)c->slot, now)) {
-            lb->totals.drained++;
-            lb_conn_close(c); /* freed by a later close callback: c->next stays valid */
+    hub->stopping = true;
+    uv_close((uv_handle_t *)&hub->sig_int, NULL);
+    uv_close((uv_handle_t *)&hub->sig_term, NULL);
+    uv_close((uv_handle_t *)&hub->accept_pause, NULL);
+    if (hub->accepting) {
+        uv_close((uv_handle_t *)&hub->accept_poll, NULL);
+    }
+    if (hub->listen_fd >= 0) {
+        close(hub->listen_fd); /* after the poll handle let go of it */
+        hub->listen_fd = -1;
+    }
+    if (hub->watch != NULL) {
+        lb_watch_close(hub->watch);
+    }
+    if (hub->stats != NULL) {
+        lb_stats_server_close(hub->stats);
+    }
+    for (uint32_t w = 0; w < hub->worker_count; w++) {
+        if (hub->workers[w] != NULL && hub->workers[w]->loop != NULL) {
+            lb_worker_post_stop(hub->workers[w]);
         }
-    }
-}
-
-static void lb_stop(struct lb *lb)
-{
-    if (lb->stopping) {
-        return;
-    }
-    lb->stopping = true;
-    LOG_INFO("lb", "stopping: closing %u connections", lb->totals.active);
-    uv_close((uv_handle_t *)&lb->listener, NULL);
-    uv_close((uv_handle_t *)&lb->sig_int, NULL);
-    uv_close((uv_handle_t *)&lb->sig_term, NULL);
-    uv_close((uv_handle_t *)&lb->tick, NULL);
-    if (lb->watch != NULL) {
-        lb_watch_close(lb->watch);
-    }
-    if (lb->stats != NULL) {
-        lb_stats_server_close(lb->stats);
-    }
-    for (struct lb_conn *c = lb->conns; c != NULL; c = c->next) {
-        lb_conn_close(c);
     }
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
-    LOG_INFO("lb", "signal %d", signum);
-    lb_stop(s->data);
+    LOG_INFO("lb", "signal %d: stopping", signum);
+    hub_stop(s->data);
 }
 
 /* Two descriptors a connection: raise the soft limit to the hard one (as HAProxy does), and
@@ -177,128 +181,184 @@ static void fd_limit_fit(struct lb_config *cfg)
 
 /* ---- Start --------------------------------------------------------------------------- */
 
-static int lb_listen(struct lb *lb, char *err)
+/* ---- Accepting ------------------------------------------------------------------------- */
+
+static void on_acceptable(uv_poll_t *poll, int status, int events);
+
+static void on_accept_resume(uv_timer_t *timer)
 {
-    int rc = lb_addr_resolve(lb->cfg.listen_addr, &lb->listen_sa, err);
-    if (rc != 0) {
-        return rc;
+    struct lb_hub *hub = timer->data;
+    if (!hub->stopping) {
+        uv_poll_start(&hub->accept_poll, UV_READABLE, on_acceptable);
     }
-    rc = uv_tcp_bind(&lb->listener, (const struct sockaddr *)&lb->listen_sa, 0);
-    rc = rc == 0 ? uv_listen((uv_stream_t *)&lb->listener, LB_BACKLOG, lb_conn_on_listen) : rc;
-    if (rc != 0) {
-        snprintf(err, LB_ERR_SIZE, "listen on %s: %s", lb->cfg.listen_addr, uv_strerror(rc));
-        return SYN_EIO;
-    }
-    struct sockaddr_storage bound;
-    int len = sizeof(bound);
-    uv_tcp_getsockname(&lb->listener, (struct sockaddr *)&bound, &len);
-    lb_addr_name(&bound, lb->listen_text);
-    return 0;
 }
 
-static int lb_start_watch(struct lb *lb, char *err)
+/* Accepts what waits (LB_ACCEPT_BATCH at most, so the loop turns) and hands each client to
+ * the next worker. */
+static void on_acceptable(uv_poll_t *poll, int status, int events)
 {
-    struct sockaddr_storage agents[LB_AGENTS_MAX];
-    for (uint32_t i = 0; i < lb->cfg.agent_count; i++) {
-        int rc = lb_addr_resolve(lb->cfg.agents[i], &agents[i], err);
-        if (rc != 0) {
-            return rc;
+    struct lb_hub *hub = poll->data;
+    (void)events;
+    for (int i = 0; i < LB_ACCEPT_BATCH && status == 0 && !hub->stopping; i++) {
+        int fd = accept4(hub->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+            LOG_WARN("lb", "accept: %s: pausing %u ms", uv_strerror(uv_translate_sys_error(errno)),
+                     LB_ACCEPT_PAUSE_MS);
+            uv_poll_stop(&hub->accept_poll);
+            uv_timer_start(&hub->accept_pause, on_accept_resume, LB_ACCEPT_PAUSE_MS, 0);
+            return;
+        }
+        if (fd < 0) {
+            return; /* EAGAIN: all taken; a client that gave up already: nothing to do */
+        }
+        struct lb *w = hub->workers[hub->next_worker++ % hub->worker_count];
+        if (!lb_worker_post_fd(w, fd)) {
+            close(fd);
+            hub->refused++;
         }
     }
-    struct lb_watch_config wc = {.service = lb->cfg.service,
-                                 .agents = agents,
-                                 .agent_count = lb->cfg.agent_count,
-                                 .wait_s = lb->cfg.wait_s,
-                                 .seed = prng_next(&lb->prng)};
-    struct lb_watch_callbacks cbs = {.ctx = lb, .answer = on_answer, .failed = on_watch_failed};
-    lb_addr_name(&agents[0], lb->totals.registry_addr);
-    int rc = lb_watch_start(lb->loop, &wc, &cbs, &lb->watch);
-    if (rc != 0) {
-        snprintf(err, LB_ERR_SIZE, "out of memory");
-    }
-    return rc;
 }
 
-static int lb_start(struct lb *lb, char *err)
+static int hub_listen(struct lb_hub *hub, char *err)
 {
-    uv_tcp_init(lb->loop, &lb->listener);
-    lb->listener.data = lb;
-    int rc = lb_listen(lb, err);
-    if (rc == 0 && lb->cfg.stats_addr != NULL) {
-        struct sockaddr_storage sa;
-        rc = lb_addr_resolve(lb->cfg.stats_addr, &sa, err);
-        rc = rc == 0 ? lb_stats_server_start(lb->loop, &sa, lb_render_stats, lb, &lb->stats, err)
-                     : rc;
-    }
-    rc = rc == 0 ? lb_start_watch(lb, err) : rc;
-    uv_signal_init(lb->loop, &lb->sig_int);
-    uv_signal_init(lb->loop, &lb->sig_term);
-    uv_timer_init(lb->loop, &lb->tick);
-    lb->sig_int.data = lb;
-    lb->sig_term.data = lb;
-    lb->tick.data = lb;
+    struct sockaddr_storage sa;
+    int rc = lb_addr_resolve(hub->cfg.listen_addr, &sa, err);
     if (rc != 0) {
         return rc;
     }
-    uv_signal_start(&lb->sig_int, on_signal, SIGINT);
-    uv_signal_start(&lb->sig_term, on_signal, SIGTERM);
-    uv_timer_start(&lb->tick, on_tick, LB_TICK_MS, LB_TICK_MS);
-    LOG_INFO("lb", "balancing service %s on %s (%s), asking %s%s%s", lb->cfg.service,
-             lb->listen_text, lb_policy_name(lb->cfg.policy), lb->cfg.agents[0],
-             lb->cfg.agent_count > 1 ? " and others" : "",
-             lb->cfg.replay ? "; unanswered requests are replayed" : "");
+    socklen_t len = sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    int on = 1;
+    hub->listen_fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (hub->listen_fd < 0 ||
+        setsockopt(hub->listen_fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(hub->listen_fd, (const struct sockaddr *)&sa, len) != 0 ||
+        listen(hub->listen_fd, LB_BACKLOG) != 0) {
+        snprintf(err, LB_ERR_SIZE, "listen on %s: %s", hub->cfg.listen_addr,
+                 uv_strerror(uv_translate_sys_error(errno)));
+        return SYN_EIO;
+    }
+    len = sizeof(sa);
+    getsockname(hub->listen_fd, (struct sockaddr *)&sa, &len);
+    lb_addr_name(&sa, hub->listen_text);
+    uv_poll_init(&hub->loop, &hub->accept_poll, hub->listen_fd);
+    hub->accept_poll.data = hub;
+    hub->accepting = true;
     return 0;
 }
 
-static struct lb *lb_new(const struct lb_config *cfg, uv_loop_t *loop)
+static int workers_start(struct lb_hub *hub, char *err)
 {
-    struct lb *lb = calloc(1, sizeof(*lb));
-    struct lb_table *table = calloc(1, sizeof(*table));
-    struct lb_policy *policy = calloc(1, sizeof(*policy));
-    if (lb == NULL || table == NULL || policy == NULL) {
-        free(lb);
-        free(table);
-        free(policy);
+    struct lb_config wc = hub->cfg;
+    wc.max_conns = (hub->cfg.max_conns + hub->worker_count - 1) / hub->worker_count;
+    for (uint32_t w = 0; w < hub->worker_count; w++) {
+        if (lb_worker_new(hub, w, &wc, &hub->workers[w]) != 0) {
+            snprintf(err, LB_ERR_SIZE, "out of memory");
+            return SYN_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int hub_start(struct lb_hub *hub, char *err)
+{
+    uv_signal_init(&hub->loop, &hub->sig_int);
+    uv_signal_init(&hub->loop, &hub->sig_term);
+    uv_timer_init(&hub->loop, &hub->accept_pause);
+    hub->sig_int.data = hub;
+    hub->sig_term.data = hub;
+    hub->accept_pause.data = hub;
+    int rc = hub_listen(hub, err);
+    rc = rc == 0 ? workers_start(hub, err) : rc;
+    if (rc == 0 && hub->cfg.stats_addr != NULL) {
+        struct sockaddr_storage sa;
+        rc = lb_addr_resolve(hub->cfg.stats_addr, &sa, err);
+        rc = rc == 0 ? lb_stats_server_start(&hub->loop, &sa, render_stats, hub, &hub->stats, err)
+                     : rc;
+    }
+    struct sockaddr_storage agents[LB_AGENTS_MAX];
+    for (uint32_t i = 0; i < hub->cfg.agent_count && rc == 0; i++) {
+        rc = lb_addr_resolve(hub->cfg.agents[i], &agents[i], err);
+    }
+    if (rc == 0) {
+        struct lb_watch_config wc = {.service = hub->cfg.service,
+                                     .agents = agents,
+                                     .agent_count = hub->cfg.agent_count,
+                                     .wait_s = hub->cfg.wait_s,
+                                     .seed = hub->cfg.seed};
+        struct lb_watch_callbacks cbs = {.ctx = hub, .answer = on_answer, .failed = on_watch_failed};
+        lb_addr_name(&agents[0], hub->registry.registry_addr);
+        if (lb_watch_start(&hub->loop, &wc, &cbs, &hub->watch) != 0) {
+            snprintf(err, LB_ERR_SIZE, "out of memory");
+            rc = SYN_ENOMEM;
+        }
+    }
+    for (uint32_t w = 0; w < hub->worker_count && rc == 0; w++) {
+        if (lb_worker_run(hub->workers[w]) != 0) {
+            snprintf(err, LB_ERR_SIZE, "cannot start a thread");
+            rc = SYN_ENOMEM;
+        }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    uv_signal_start(&hub->sig_int, on_signal, SIGINT);
+    uv_signal_start(&hub->sig_term, on_signal, SIGTERM);
+    uv_poll_start(&hub->accept_poll, UV_READABLE, on_acceptable);
+    LOG_INFO("lb", "balancing service %s on %s (%s, %u threads), asking %s%s%s", hub->cfg.service,
+             hub->listen_text, lb_policy_name(hub->cfg.policy), hub->worker_count,
+             hub->cfg.agents[0], hub->cfg.agent_count > 1 ? " and others" : "",
+             hub->cfg.replay ? "; unanswered requests are replayed" : "");
+    return 0;
+}
+
+static struct lb_hub *hub_new(const struct lb_config *cfg)
+{
+    struct lb_hub *hub = calloc(1, sizeof(*hub));
+    struct lb_table *view = calloc(1, sizeof(*view));
+    if (hub == NULL || view == NULL) {
+        free(hub);
+        free(view);
         return NULL;
     }
-    lb->loop = loop;
-    lb->cfg = *cfg;
-    lb->table = table;
-    lb->policy = policy;
-    lb_table_init(table, cfg->fall, cfg->down_ms);
-    lb_policy_init(policy, cfg->policy);
-    uint64_t seed = cfg->seed != 0 ? cfg->seed : uv_hrtime() ^ ((uint64_t)getpid() << 32);
-    prng_init(&lb->prng, seed);
-    lb->totals.registry_age_ms = UINT64_MAX;
-    return lb;
+    hub->cfg = *cfg;
+    hub->view = view;
+    hub->listen_fd = -1;
+    uint32_t n = cfg->threads != 0 ? cfg->threads : (uint32_t)uv_available_parallelism();
+    hub->worker_count = n < 1 ? 1 : n > LB_THREADS_MAX ? LB_THREADS_MAX : n;
+    if (hub->cfg.seed == 0) {
+        hub->cfg.seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+    }
+    fd_limit_fit(&hub->cfg);
+    hub->registry.registry_age_ms = UINT64_MAX;
+    uv_loop_init(&hub->loop);
+    return hub;
 }
 
 int lb_run(const struct lb_config *cfg, char *err)
 {
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    struct lb_config fitted = *cfg;
-    fd_limit_fit(&fitted);
-    struct lb *lb = lb_new(&fitted, &loop);
-    if (lb == NULL) {
+    struct lb_hub *hub = hub_new(cfg);
+    if (hub == NULL) {
         snprintf(err, LB_ERR_SIZE, "out of memory");
-        uv_loop_close(&loop);
         return SYN_ENOMEM;
     }
-    int rc = lb_start(lb, err);
+    int rc = hub_start(hub, err);
     if (rc != 0) {
-        lb_stop(lb);
+        hub_stop(hub);
     }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    int close_rc = uv_loop_close(&loop);
+    uv_run(&hub->loop, UV_RUN_DEFAULT);
+    uint64_t served = 0;
+    for (uint32_t w = 0; w < hub->worker_count; w++) {
+        lb_worker_free(hub->workers[w], &served); /* joins its thread first */
+    }
+    int close_rc = uv_loop_close(&hub->loop);
     if (close_rc != 0) {
         LOG_WARN("lb", "handles still open at exit: %s", uv_strerror(close_rc));
     }
     if (rc == 0) {
-        LOG_INFO("lb", "stopped: %" PRIu64 " connections served", lb->totals.accepted);
+        LOG_INFO("lb", "stopped: %" PRIu64 " connections served", served);
     }
-    free(lb->table);
-    free(lb->policy);
-    free(lb);
+    free(hub->view);
+    free(hub);
     return rc;
 }

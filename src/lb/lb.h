@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define LB_AGENTS_MAX 16u                  /* agent addresses to ask (--addr) */
+#define LB_THREADS_MAX 64u                 /* worker threads (--threads) */
 #define LB_MAX_CONNS_DEFAULT 4096u         /* client connections at once */
 #define LB_CONNECT_TIMEOUT_MS_DEFAULT 1000u /* one connect to a backend */
 #define LB_FALL_DEFAULT 2u                 /* connect failures in a row that mark a backend down */
@@ -24,7 +25,8 @@ struct lb_config {
     const char *stats_addr;  /* NULL: no stats endpoint */
     const char *agents[LB_AGENTS_MAX]; /* the agents' HTTP addresses, asked in turn */
     uint32_t agent_count;
-    uint8_t policy; /* enum lb_policy_kind */
+    uint8_t policy;   /* enum lb_policy_kind */
+    uint32_t threads; /* workers, each a balancer of its own; 0: one a CPU */
     uint32_t max_conns;
     uint32_t connect_timeout_ms;
     uint32_t drain_timeout_ms; /* 0: a removed backend's connections stay until they close */
@@ -39,6 +41,8 @@ struct lb_config {
 void lb_config_default(struct lb_config *cfg);
 
 /* Runs the balancer until SIGINT or SIGTERM, then closes every connection and returns 0.
+ * With several threads each balances the connections the kernel hands its socket (policy
+ * state, connection counts and passive health are per thread); the stats add them up.
  * SYN_EINVAL (a bad address), SYN_EIO (cannot listen: in use, not ours) or SYN_ENOMEM when
  * it cannot start, with err (LB_ERR_SIZE bytes) saying why. */
 int lb_run(const struct lb_config *cfg, char *err);

@@ -5,14 +5,24 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/assert.h"
 #include "lb/lb_internal.h"
 #include "log/log.h"
 
-static void tried_set(struct lb_conn *c, uint32_t slot)
+void lb_conn_tried_set(struct lb_conn *c, uint32_t slot)
 {
     c->tried[slot / 8] |= (uint8_t)(1u << (slot % 8));
+}
+
+static uint32_t tried_count(const struct lb_conn *c)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < LB_SLOT_BITS; i++) {
+        n += (uint32_t)__builtin_popcount(c->tried[i]);
+    }
+    return n;
 }
 
 /* The backend for c's next dial: the policy's pick among the backends that are up and not
@@ -68,26 +78,29 @@ static void on_client_closed(uv_handle_t *handle)
     handle_closed(((struct lb_pipe *)handle->data)->conn);
 }
 
-static void conn_dial(struct lb_conn *c);
-
 static void on_backend_closed(uv_handle_t *handle)
 {
     struct lb_conn *c = ((struct lb_pipe *)handle->data)->conn;
+    c->backend_closing = false;
     if (c->state == LB_CONN_CLOSING) {
         handle_closed(c);
         return;
     }
     c->handles--;
-    ASSERT(c->state == LB_CONN_CONNECTING);
-    conn_dial(c); /* a retry or a replay: the handle is free for the next backend */
+    if (c->state == LB_CONN_CONNECTING) {
+        lb_conn_dial(c); /* a retry or a replay: the handle is free for the next backend */
+    } else {
+        ASSERT(c->state == LB_CONN_ORPHAN); /* dialed once the client sends */
+    }
 }
 
-static void backend_close(struct lb_conn *c)
+void lb_conn_backend_close(struct lb_conn *c)
 {
     if (!c->backend_open) {
         return;
     }
     c->backend_open = false;
+    c->backend_closing = true;
     lb_pipe_detach(&c->up);
     lb_pipe_detach(&c->down);
     uv_close((uv_handle_t *)&c->backend, on_backend_closed);
@@ -111,6 +124,7 @@ void lb_conn_close(struct lb_conn *c)
     uv_close((uv_handle_t *)&c->client, on_client_closed);
     if (c->backend_open) {
         c->backend_open = false;
+        c->backend_closing = true;
         uv_close((uv_handle_t *)&c->backend, on_backend_closed);
     }
 }
@@ -122,7 +136,7 @@ static void connect_failed(struct lb_conn *c, const char *why)
     struct lb *lb = c->lb;
     uint32_t slot = (uint32_t)c->slot;
     c->slot = -1;
-    tried_set(c, slot);
+    lb_conn_tried_set(c, slot);
     uv_timer_stop(&c->timer);
     const struct lb_backend *b = &lb->table->backends[slot];
     if (lb_table_connect_failed(lb->table, slot, uv_now(lb->loop), why) &&
@@ -132,7 +146,7 @@ static void connect_failed(struct lb_conn *c, const char *why)
                  b->inst.id, b->addr, lb->table->down_ms, b->fails_in_row, why);
     }
     lb->totals.retries++;
-    backend_close(c);
+    lb_conn_backend_close(c);
 }
 
 static void on_connect_timeout(uv_timer_t *timer)
@@ -173,7 +187,7 @@ static void on_connect(uv_connect_t *req, int status)
     conn_open(c);
 }
 
-static void conn_dial(struct lb_conn *c)
+void lb_conn_dial(struct lb_conn *c)
 {
     struct lb *lb = c->lb;
     ASSERT(c->state == LB_CONN_CONNECTING);
@@ -182,7 +196,9 @@ static void conn_dial(struct lb_conn *c)
     int32_t slot = lb->stopping ? -1 : conn_pick(c);
     if (slot < 0) {
         lb->totals.failed++;
-        LOG_DEBUG("lb", "no backend left to try for a client: closing it");
+        LOG_DEBUG("lb", "worker %u: no backend left to try for a client (%u up, %u tried): "
+                        "closing it",
+                  lb->index, lb_table_up_count(lb->table), tried_count(c));
         lb_conn_close(c);
         return;
     }
@@ -207,66 +223,44 @@ static void conn_dial(struct lb_conn *c)
 
 void lb_conn_on_bytes(struct lb_conn *c, bool up, const uint8_t *data, size_t size)
 {
-    struct lb *lb = c->lb;
-    ASSERT(c->slot >= 0);
-    struct lb_backend *b = &lb->table->backends[c->slot];
-    c->exchanged = true;
-    if (!up) {
-        b->c.bytes_out += size;
-        if (c->replay.len > 0 || c->replay_lost) { /* answered: a new exchange starts */
-            syn_buf_reset(&c->replay);
-            c->replay_lost = false;
-            memset(c->tried, 0, sizeof(c->tried));
-        }
+    if (c->state == LB_CONN_ORPHAN) {
+        ASSERT(up);
+        lb_replay_record(c, up, data, size);
+        lb_replay_orphan_wakes(c); /* a backend for these bytes */
         return;
     }
-    b->c.bytes_in += size;
-    if (lb->cfg.replay && !c->replay_lost && syn_buf_append(&c->replay, data, size) != 0) {
-        c->replay_lost = true; /* more than a pipe holds: this exchange cannot be replayed */
-        syn_buf_free(&c->replay);
-        syn_buf_init(&c->replay, SYN_LB_PIPE_BUFFER_SIZE);
-    }
-}
-
-/* The backend failed before answering the client's last bytes: with --replay they go to
- * another backend, as HAProxy's "retry-on empty-response" does in HTTP mode. Only safe for
- * requests that may run twice (the dead backend may have acted on them). */
-static bool conn_replay(struct lb_conn *c, const char *why)
-{
-    struct lb *lb = c->lb;
-    if (!lb->cfg.replay || c->replay_lost || c->replay.len == 0 || c->state != LB_CONN_OPEN) {
-        return false;
-    }
-    uint32_t slot = (uint32_t)c->slot;
-    struct lb_backend *b = &lb->table->backends[slot];
-    LOG_DEBUG("lb", "backend %s (%s) failed before answering (%s): %zu bytes sent again",
-              b->inst.id, b->addr, why, c->replay.len);
-    lb->totals.replays++;
-    tried_set(c, slot);
-    lb_table_replayed(lb->table, slot, why);
-    c->slot = -1;
-    c->state = LB_CONN_CONNECTING;
-    backend_close(c); /* then conn_dial(), then conn_open() loads the replay */
-    return true;
+    ASSERT(c->slot >= 0);
+    struct lb_backend_counters *n = &c->lb->table->backends[c->slot].c;
+    c->exchanged = true;
+    *(up ? &n->bytes_in : &n->bytes_out) += size;
+    lb_replay_record(c, up, data, size);
 }
 
 void lb_conn_on_end(struct lb_conn *c, bool up, int nread)
 {
+    if (c->state == LB_CONN_ORPHAN) {
+        lb_conn_close(c); /* the client ended while it had no backend: nothing is pending */
+        return;
+    }
     if (c->state != LB_CONN_OPEN) {
         return;
     }
-    if (!up && !c->exchanged) {
-        /* Not a byte either way: as good as a refused connect (a backend dying with our
-         * connection in its listen queue resets it so), and nothing is lost by dialing
-         * another. */
+    if (!up && !c->exchanged && !c->up.eof) {
+        /* Not a byte either way while the client is still there: as good as a refused
+         * connect (a backend dying with our connection in its listen queue resets it so), and
+         * nothing is lost by dialing another. (After the client's EOF the backend closing is
+         * the answer to our shutdown.) */
         c->state = LB_CONN_CONNECTING;
         connect_failed(c, nread == UV_EOF ? "closed before any byte" : uv_strerror(nread));
         return;
     }
-    if (!up && conn_replay(c, nread == UV_EOF ? "closed" : uv_strerror(nread))) {
+    if (!up && (lb_replay_after_failure(c, nread == UV_EOF ? "closed" : uv_strerror(nread)) ||
+                (nread == UV_EOF && lb_replay_orphan(c)))) {
         return;
     }
     if (nread != UV_EOF) {
+        LOG_DEBUG("lb", "worker %u: %s: %s: closing the connection", c->lb->index,
+                  up ? "client" : "backend", uv_strerror(nread));
         lb_conn_close(c); /* a reset: the other side is closed too */
         return;
     }
@@ -275,9 +269,11 @@ void lb_conn_on_end(struct lb_conn *c, bool up, int nread)
 
 void lb_conn_on_write_error(struct lb_conn *c, bool up, int status)
 {
-    if (c->state != LB_CONN_OPEN || (up && conn_replay(c, uv_strerror(status)))) {
+    if (c->state != LB_CONN_OPEN || (up && lb_replay_after_failure(c, uv_strerror(status)))) {
         return;
     }
+    LOG_DEBUG("lb", "worker %u: writing to the %s: %s: closing the connection", c->lb->index,
+              up ? "backend" : "client", uv_strerror(status));
     lb_conn_close(c);
 }
 
@@ -303,12 +299,13 @@ static uint64_t peer_hash(uv_tcp_t *tcp)
     return lb_hash_bytes(&((struct sockaddr_in *)&sa)->sin_addr, 4);
 }
 
-void lb_conn_accept(struct lb *lb)
+void lb_conn_adopt(struct lb *lb, int fd)
 {
     struct lb_conn *c = calloc(1, sizeof(*c));
-    lb->accept_stalled = c == NULL; /* the client waits in the backlog; the tick tries again */
     if (c == NULL) {
-        LOG_ERROR("lb", "accept: out of memory");
+        LOG_ERROR("lb", "a client: out of memory: closing it");
+        close(fd);
+        lb->totals.refused++;
         return;
     }
     *c = (struct lb_conn){.lb = lb, .slot = -1, .state = LB_CONN_CONNECTING, .next = lb->conns};
@@ -317,6 +314,7 @@ void lb_conn_accept(struct lb *lb)
     }
     lb->conns = c;
     lb->totals.active++;
+    lb->totals.accepted++;
     lb_pipe_init(&c->up, c, &c->client, &c->backend, true);
     lb_pipe_init(&c->down, c, &c->backend, &c->client, false);
     syn_buf_init(&c->replay, SYN_LB_PIPE_BUFFER_SIZE);
@@ -325,11 +323,11 @@ void lb_conn_accept(struct lb *lb)
     c->client.data = &c->up;
     c->timer.data = c;
     c->handles = 2;
-    if (uv_accept((uv_stream_t *)&lb->listener, (uv_stream_t *)&c->client) != 0) {
+    if (uv_tcp_open(&c->client, fd) != 0) {
+        close(fd);
         lb_conn_close(c);
         return;
     }
-    lb->totals.accepted++;
     if (lb->totals.active > lb->cfg.max_conns || lb->stopping) {
         lb->totals.refused++;
         lb_conn_close(c);
@@ -337,15 +335,5 @@ void lb_conn_accept(struct lb *lb)
     }
     uv_tcp_nodelay(&c->client, 1);
     c->client_hash = peer_hash(&c->client);
-    conn_dial(c);
-}
-
-void lb_conn_on_listen(uv_stream_t *listener, int status)
-{
-    struct lb *lb = listener->data;
-    if (status < 0) {
-        LOG_WARN("lb", "accept: %s", uv_strerror(status));
-        return;
-    }
-    lb_conn_accept(lb);
+    lb_conn_dial(c);
 }

@@ -62,8 +62,9 @@ static void on_alloc(uv_handle_t *handle, size_t suggested_size, uv_buf_t *buf)
 /* Reads `from` exactly while the connection wants it, there is room and it has not ended. */
 static void update_reading(struct lb_pipe *p)
 {
+    uint8_t state = p->conn->state;
     bool want = p->enabled && !p->eof && p->len < SYN_LB_PIPE_BUFFER_SIZE &&
-                p->conn->state == LB_CONN_OPEN;
+                (state == LB_CONN_OPEN || (state == LB_CONN_ORPHAN && p->up));
     if (want && !p->reading) {
         int rc = uv_read_start((uv_stream_t *)p->from, on_alloc, on_read);
         p->reading = rc == 0;
@@ -176,7 +177,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct lb_pipe *p = stream->data;
     struct lb_conn *c = p->conn;
-    if (nread == 0 || c->state != LB_CONN_OPEN) {
+    if (nread == 0 || (c->state != LB_CONN_OPEN && c->state != LB_CONN_ORPHAN)) {
         return;
     }
     if (nread < 0) {
@@ -189,6 +190,9 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     const uint8_t *data = (const uint8_t *)buf->base;
     lb_conn_on_bytes(c, p->up, data, (size_t)nread);
+    if (c->state != LB_CONN_OPEN) {
+        return; /* an ORPHAN woke up: the bytes are in its replay, sent once it connects */
+    }
     if (data == c->lb->read_buf) {
         if (!take_shared(p, data, (size_t)nread)) {
             return;

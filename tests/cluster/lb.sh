@@ -85,12 +85,16 @@ hold_start() { # hold_start LB_PORT: the first answer in ANSWER (not in a subshe
     read -r -t 5 -u "${HOLD[0]}" ANSWER || fail "held connection: no first answer"
 }
 hold_next() { # the next answer on the same connection in ANSWER
+    if [ -z "${HOLD_PID:-}" ]; then # the client ended after an error
+        ANSWER=error
+        return
+    fi
     echo again >&"${HOLD[1]}"
     read -r -t 5 -u "${HOLD[0]}" ANSWER || fail "held connection: no answer"
 }
 hold_end() {
     local pid=${HOLD_PID:-}
-    eval "exec ${HOLD[1]}>&-"
+    [ -n "$pid" ] && eval "exec ${HOLD[1]}>&-"
     [ -n "$pid" ] && wait_exit "$pid" 5
 }
 
@@ -116,13 +120,18 @@ for i in 1 2 3; do backend_start "web-$i"; done
 registry_start "$REG_A" web
 registry_start "$REG_B" web
 for i in 1 2 3; do instance "web-$i"; done
+# One thread where the test counts exact round-robin turns (each thread has its own turn).
 lb_start main --service web --listen "127.0.0.1:$LB" --stats-addr "127.0.0.1:$STATS" \
-    --addr "127.0.0.1:$REG_A,127.0.0.1:$REG_B" --connect-timeout-ms 1000 --fall 2 --down-ms 1000
+    --addr "127.0.0.1:$REG_A,127.0.0.1:$REG_B" --connect-timeout-ms 1000 --fall 2 --down-ms 1000 \
+    --threads 1
 wait_until 10 sees "['web-1', 'web-2', 'web-3']" || fail "synod lb did not learn the 3 instances"
 say "synod lb sees web-1, web-2, web-3"
-out=$("$SYNOD" lb --service web --listen "127.0.0.1:$LB" --addr "127.0.0.1:$REG_A" 2>&1)
-expect "a second synod lb on a busy port exits" $? 1
-echo "$out" | grep -q 'address already in use' || fail "busy port: $out"
+for threads in 1 2; do # 2: the workers' sockets share a port, yet not with another process
+    out=$("$SYNOD" lb --service web --listen "127.0.0.1:$LB" --addr "127.0.0.1:$REG_A" \
+        --threads $threads 2>&1)
+    expect "a second synod lb on a busy port ($threads threads) exits" $? 1
+    echo "$out" | grep -q 'address already in use' || fail "busy port: $out"
+done
 
 # ---- Round-robin spread, and the stats ------------------------------------------------------
 expect "30 connections, round-robin" "$(get "$LB" 30)" \
@@ -159,15 +168,18 @@ routes=$("$SYNOD" route web -n 5 --policy weighted --addr "127.0.0.1:$REG_A" | a
     tr '\n' ' ')
 expect "synod route --policy weighted (3, 1, 1)" "$routes" "web-1 web-2 web-1 web-3 web-1 "
 lb_start weighted --service web --listen "127.0.0.1:$((P + 5))" --policy weighted \
-    --stats-addr "127.0.0.1:$((P + 6))" --addr "127.0.0.1:$REG_A"
+    --stats-addr "127.0.0.1:$((P + 6))" --addr "127.0.0.1:$REG_A" --threads 1
 lb_start hash --service web --listen "127.0.0.1:$((P + 7))" --policy consistent-hash \
-    --stats-addr "127.0.0.1:$((P + 8))" --addr "127.0.0.1:$REG_B"
+    --stats-addr "127.0.0.1:$((P + 8))" --addr "127.0.0.1:$REG_B" --threads 3
 wait_until 10 sees "['web-1', 'web-2', 'web-3']" $((P + 6)) || fail "weighted lb did not start"
 wait_until 10 sees "['web-1', 'web-2', 'web-3']" $((P + 8)) || fail "hash lb did not start"
 expect "weighted 3:1:1 over 50 connections" "$(get $((P + 5)) 50)" \
     '{"errors": 0, "web-1": 30, "web-2": 10, "web-3": 10}'
 expect "one client, consistent-hash" "$(get $((P + 7)) 20 | python3 -c \
     'import json,sys; c=json.load(sys.stdin); print(c.pop("errors"), sorted(c.values()))')" "0 [20]"
+# 3 threads, each with its own socket: the same ring in each, and the stats add them up
+expect "accepted by 3 threads" "$(st "s['connections']['accepted'], sum(b['total'] for b in s['backends'])" $((P + 8)))" "(20, 20)"
+grep -q '(consistent-hash, 3 threads)' "$CLUSTER_DIR/lb-hash.log" || fail "hash lb: not 3 threads"
 for name in weighted hash; do
     kill -TERM "${LBPID[$name]}"
     wait_exit "${LBPID[$name]}" 5
@@ -223,7 +235,7 @@ wait_until 5 gone || fail "$held still listed after its last connection closed"
 instance "$held"
 wait_until 5 sees "['web-1', 'web-2', 'web-3']" || fail "$held did not come back"
 say "draining: $held kept its open connection, got no new one, and left once it closed"
-lb_start drain --service web --listen "127.0.0.1:$((P + 20))" --drain-timeout-ms 300 \
+lb_start drain --service web --listen "127.0.0.1:$((P + 20))" --drain-timeout-ms 300 --threads 2 \
     --stats-addr "127.0.0.1:$((P + 21))" --addr "127.0.0.1:$REG_A"
 wait_until 10 sees "['web-1', 'web-2', 'web-3']" $((P + 21)) || fail "drain lb did not start"
 hold_start $((P + 20))
@@ -245,7 +257,7 @@ backend_start web-9 $((P + 19)) --die-on-request
 registry_start "$REG_C" api
 curl -sf -X PUT -d "{\"port\":$(backend_port web-1)}" "http://127.0.0.1:$REG_C/fake/instance/api-1" >/dev/null
 curl -sf -X PUT -d "{\"port\":$((P + 19))}" "http://127.0.0.1:$REG_C/fake/instance/api-9" >/dev/null
-lb_start replay --service api --listen "127.0.0.1:$((P + 22))" --replay \
+lb_start replay --service api --listen "127.0.0.1:$((P + 22))" --replay --threads 1 \
     --stats-addr "127.0.0.1:$((P + 23))" --addr "127.0.0.1:$REG_C"
 wait_until 10 sees "['api-1', 'api-9']" $((P + 23)) || fail "replay lb did not start"
 expect "--replay: a request whose backend died is answered elsewhere" "$(get $((P + 22)) 10)" \
@@ -255,12 +267,39 @@ expect "replays" "$(st "s['connections']['replays'] >= 1 and [b['replays'] > 0 f
     True
 backend_kill web-9
 backend_start web-9 $((P + 19)) --die-on-request
-lb_start noreplay --service api --listen "127.0.0.1:$((P + 24))" \
+lb_start noreplay --service api --listen "127.0.0.1:$((P + 24))" --threads 1 \
     --stats-addr "127.0.0.1:$((P + 25))" --addr "127.0.0.1:$REG_C"
 wait_until 10 sees "['api-1', 'api-9']" $((P + 25)) || fail "second replay lb did not start"
 expect "without --replay the client sees the failure" "$(get $((P + 24)) 4)" \
     '{"errors": 1, "web-1": 3}'
 say "--replay hid a backend that died mid-request; without it the client saw one error"
+# Backends that close each connection after one answer (as one killed, or timing the
+# connection out, between requests would): with --replay a keep-alive client's next request
+# goes to another backend; without, it meets the close.
+backend_start web-7 $((P + 17)) --close-after-answer
+backend_start web-8 $((P + 18)) --close-after-answer
+for id in 7 8; do
+    curl -sf -X PUT -d "{\"port\":$((P + 10 + id))}" "http://127.0.0.1:$REG_C/fake/instance/api-$id" >/dev/null
+done
+for id in 1 9; do curl -sf -X DELETE "http://127.0.0.1:$REG_C/fake/instance/api-$id" >/dev/null; done
+wait_until 10 sees "['api-7', 'api-8']" $((P + 23)) || fail "replay lb: no api-7, api-8"
+wait_until 10 sees "['api-7', 'api-8']" $((P + 25)) || fail "second replay lb: no api-7, api-8"
+hold_start $((P + 22))
+answers=$ANSWER
+for _ in 1 2 3; do
+    sleep 0.05 # the backend's close comes first (well within LB_REPLAY_GRACE_MS)
+    hold_next
+    answers="$answers $ANSWER"
+done
+hold_end
+case "$answers" in *error*) fail "--replay: a request after the backend closed failed: $answers" ;; esac
+[ "$(echo "$answers" | cut -d' ' -f1)" != "$(echo "$answers" | cut -d' ' -f2)" ] ||
+    fail "--replay: the request after a close went to the same backend: $answers"
+hold_start $((P + 24))
+hold_next
+expect "without --replay, a request after the backend closed" "$ANSWER" error
+hold_end
+say "--replay: a keep-alive client whose backend closed between requests was answered by another ($answers)"
 
 # ---- The first agent dies: synod lb asks the second ---------------------------------------------
 kill -TERM "${REGPID[0]}"

@@ -12,10 +12,12 @@
         GET    /fake/stats                  {"index":N,"health_requests":N,"waiting":N}
       Every change bumps the index and wakes the waiting queries.
 
-  lb_fake.py backend NAME PORT [--die-on-request]
+  lb_fake.py backend NAME PORT [--die-on-request | --close-after-answer]
       An HTTP/1.1 server (keep-alive) that answers GET /id with NAME, GET /slow?ms=N with NAME
       after N ms, and anything else with 404. --die-on-request: the first request makes the
       process exit without answering (a backend that crashes mid-request).
+      --close-after-answer: each connection is closed after one answer that did not say so
+      (a backend that dies, or times the connection out, between requests).
 
   lb_fake.py ports COUNT
       Prints a port P below the ephemeral range such that P .. P+COUNT-1 are all free now.
@@ -171,6 +173,7 @@ class BackendHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     name = ""
     die = False
+    close_after = False
 
     def log_message(self, fmt, *args):
         pass
@@ -191,6 +194,8 @@ class BackendHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+        if BackendHandler.close_after:
+            self.close_connection = True
 
 
 def serve(handler, port):
@@ -283,6 +288,7 @@ def main():
     elif len(sys.argv) >= 4 and sys.argv[1] == "backend":
         BackendHandler.name = sys.argv[2]
         BackendHandler.die = "--die-on-request" in sys.argv[4:]
+        BackendHandler.close_after = "--close-after-answer" in sys.argv[4:]
         serve(BackendHandler, int(sys.argv[3]))
     else:
         print(__doc__, file=sys.stderr)
