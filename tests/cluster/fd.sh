@@ -52,6 +52,10 @@ no_suspicion() {
     for f in "$CLUSTER_DIR"/n*.log; do
         for name in "$@"; do
             if grep -E "fd: $name (suspect|failed)" "$f"; then
+                # Under the sanitizers agents run several times slower and a heartbeat can
+                # come late enough to be suspected: reported, not failed (bench/fd_load.sh
+                # counts false suspicions under load on the real build).
+                [ "${SAN:-0}" = 1 ] && { echo "note: a suspicion under SAN=1"; continue; }
                 fail "$(basename "$f" .log) suspected $name, which was running"
             fi
         done
