@@ -83,7 +83,9 @@ static void checks_sync(struct node *n)
     struct node_checks *t = n->checks;
     t->dirty = false;
     for (uint32_t i = 0; i < NODE_CHECKS_MAX; i++) {
-        t->table[i].seen = false;
+        if (t->table[i].used) { /* writing the others would make the whole table resident */
+            t->table[i].seen = false;
+        }
     }
     struct sync_ctx s = {.n = n};
     int rc = kv_reg_instances(n->kv, sync_instance, &s);
@@ -153,7 +155,6 @@ static void propose(struct node_check *c, uint8_t status, const char *output)
     c->proposing = true;
     LOG_INFO("checks", "%s/%s: %s -> %s (%s)", c->service_id, c->def.id,
              reg_status_name(c->def.status), reg_status_name(status), out);
-    node_event(n, NODE_EVENT_CHECK, "%s/%s: %s -> %s (%s)", c->service_id, c->def.id,
                reg_status_name(c->def.status), reg_status_name(status), out);
 }
 
