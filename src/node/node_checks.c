@@ -155,6 +155,7 @@ static void propose(struct node_check *c, uint8_t status, const char *output)
     c->proposing = true;
     LOG_INFO("checks", "%s/%s: %s -> %s (%s)", c->service_id, c->def.id,
              reg_status_name(c->def.status), reg_status_name(status), out);
+    node_event(n, NODE_EVENT_CHECK, "%s/%s: %s -> %s (%s)", c->service_id, c->def.id,
                reg_status_name(c->def.status), reg_status_name(status), out);
 }
 
