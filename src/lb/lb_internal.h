@@ -29,7 +29,7 @@
 #include "lb/lb_stats.h"
 #include "lb/lb_table.h"
 
-#define LB_TICK_MS 100u      /* drain timeouts and a stalled accept are looked at this often */
+#define LB_TICK_MS 100u      /* drain timeouts are looked at this often */
 #define LB_BACKLOG 1024      /* the listener's queue of connections not yet accepted */
 #define LB_HANDOFF_MAX 1024u /* accepted clients waiting in one worker's mailbox: past it, the
                                 hub closes them (refused) */
