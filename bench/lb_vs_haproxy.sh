@@ -75,7 +75,7 @@ lb_cleanup() {
     local pid
     {
         for pid in "${NGINX_PID[@]:-}"; do
-            [ -n "$pid" ] && kill -9 $(pgrep -P "$pid") "$pid"
+            [ -n "$pid" ] && kill -9 "$pid" $(pgrep -P "$pid") # master first: no respawn
         done
         for pid in "$HAPROXY_PID" "$HAPROXY_RD_PID" "$LB_PID" "$LB_RP_PID"; do
             [ -n "$pid" ] && kill -9 "$pid"
@@ -128,7 +128,8 @@ EOF
     wait_port "$(nginx_port "$i")" 10 || bench_die "nginx $i did not start"
 }
 
-nginx_pids() { echo "$(pgrep -P "${NGINX_PID[$1]}") ${NGINX_PID[$1]}"; } # worker(s), master
+# The master first, then its workers: a master that outlived a worker would start another.
+nginx_pids() { echo "${NGINX_PID[$1]} $(pgrep -P "${NGINX_PID[$1]}")"; }
 
 nginx_kill() { # nginx_kill I [PIDS]: kill -9 of its worker and master, reaped
     local m=${NGINX_PID[$1]}
