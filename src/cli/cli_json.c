@@ -378,8 +378,10 @@ bool cli_json_cstring(const struct cli_json *j, uint32_t tok, char *out, size_t 
     syn_buf_init(&b, out_size);
     bool ok = cli_json_string(j, tok, &b) == 0 && b.len < out_size &&
               (b.len == 0 || memchr(b.data, '\0', b.len) == NULL);
-    if (ok) {
+    if (ok && b.len > 0) { /* an empty string left b.data NULL: no memcpy from it */
         memcpy(out, b.data, b.len);
+    }
+    if (ok) {
         out[b.len] = '\0';
     }
     syn_buf_free(&b);
