@@ -109,11 +109,11 @@ static void run_pid(struct node_check *c)
     const char *target = c->def.target;
     long pid = 0;
     char *end = NULL;
+    char line[32] = ""; /* end points into it after the else: it must outlive the branch */
     if (target[0] >= '0' && target[0] <= '9') {
         pid = strtol(target, &end, 10);
     } else {
         FILE *f = fopen(target, "r");
-        char line[32] = "";
         if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
             snprintf(text, sizeof(text), "cannot read the PID file %s: %s", target,
                      f == NULL ? strerror(errno) : "it is empty");

@@ -59,8 +59,8 @@ run "$SYN" service register --name worker --id worker-1 --port 9000 \
 expect "worker-1: registered"
 
 step "2. Is the service running?"
-until_out 10 "passing" "$SYN" service show worker
-expect "process $(cat service.pid) is running"
+until_out 10 "process $(cat service.pid) is running" "$SYN" service show worker
+expect "1 passing"
 
 step "3. An HTTP health check"
 echo healthy >health.txt
