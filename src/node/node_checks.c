@@ -15,13 +15,6 @@
 #include "node/node_checks.h"
 #include "node/node_internal.h"
 
-static uint64_t wall_ms(void)
-{
-    uv_timeval64_t tv;
-    uv_gettimeofday(&tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 static struct node_check *check_find(struct node_checks *t, const char *service_id,
                                      const char *check_id)
 {
@@ -142,7 +135,7 @@ static void propose(struct node_check *c, uint8_t status, const char *output)
     syn_buf_init(&cmd, SYN_ENTRY_SIZE_MAX);
     char out[REG_OUTPUT_SIZE_MAX + 1];
     snprintf(out, sizeof(out), "%s", output);
-    int rc = reg_cmd_encode_check(&cmd, wall_ms(), n->cfg.name, c->service_id, c->def.id, status,
+    int rc = reg_cmd_encode_check(&cmd, node_wall_ms(), n->cfg.name, c->service_id, c->def.id, status,
                                   out);
     if (rc == 0) {
         rc = node_write_submit(n, cmd.data, cmd.len, on_proposed, p);
@@ -176,7 +169,7 @@ static void ttl_expire(struct node_check *c)
     if (c->def.status == REG_CRITICAL || c->proposing) {
         return;
     }
-    uint64_t now = wall_ms();
+    uint64_t now = node_wall_ms();
     if (now >= c->def.status_ms + c->def.ttl_ms) {
         char text[96];
         snprintf(text, sizeof(text), "TTL expired: no report for %u ms", c->def.ttl_ms);
@@ -222,7 +215,7 @@ static void reap(struct node *n)
     if (r == NULL) {
         return;
     }
-    r->now_ms = wall_ms();
+    r->now_ms = node_wall_ms();
     if (kv_reg_instances(n->kv, reap_collect, r) == 0 && r->count > 0) {
         struct syn_buf cmd;
         syn_buf_init(&cmd, SYN_ENTRY_SIZE_MAX);
@@ -247,7 +240,9 @@ static void on_tick(uv_timer_t *timer)
     if (++t->ticks % NODE_REAP_TICKS == 0) {
         reap(n);
     }
-    node_health_publish(n);
+    if (t->ticks % NODE_HEALTH_TICKS == 0) {
+        node_health_publish(n);
+    }
     node_services_tick(n);
     uint64_t now = uv_now(n->loop);
     for (uint32_t i = 0; i < NODE_CHECKS_MAX; i++) {

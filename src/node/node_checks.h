@@ -18,6 +18,8 @@
 #define NODE_CHECK_TICK_MS 25u     /* the scheduler's resolution */
 #define NODE_CHECK_OUTPUT_MAX 4096u /* bytes of a probe's output kept */
 #define NODE_REAP_TICKS 40u         /* the leader looks for instances to remove every second */
+#define NODE_HEALTH_TICKS 4u        /* ... and compares members' health with the registry's
+                                       every 100 ms (the failure detector judges every 50) */
 
 struct node;
 struct node_check;

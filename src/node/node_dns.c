@@ -64,13 +64,7 @@ static bool member_host(const struct node *n, const char *name, char *out, size_
         if (strcasecmp(member, name) != 0) {
             continue;
         }
-        char addr[SYN_MEMBER_ADDR_SIZE_MAX + 1];
-        node_member_addr(&st.conf.members[i], addr, sizeof(addr));
-        char *colon = strrchr(addr, ':');
-        if (colon != NULL) {
-            *colon = '\0';
-        }
-        snprintf(out, size, "%s", addr);
+        node_member_host(&st.conf.members[i], out, size);
         return true;
     }
     return false;

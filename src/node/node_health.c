@@ -12,13 +12,6 @@
 #include "log/log.h"
 #include "node/node_internal.h"
 
-static uint64_t wall_ms(void)
-{
-    uv_timeval64_t tv;
-    uv_gettimeofday(&tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 static uint8_t health_of(const struct node *n, const struct raft_member *m)
 {
     if (m->id == n->cfg.id) {
@@ -55,11 +48,7 @@ void node_health_publish(struct node *n)
             continue;
         }
         node_member_name(m, want.name, sizeof(want.name));
-        node_member_addr(m, want.address, sizeof(want.address));
-        char *colon = strrchr(want.address, ':');
-        if (colon != NULL) {
-            *colon = '\0';
-        }
+        node_member_host(m, want.address, sizeof(want.address));
         struct reg_node have;
         int rc = kv_reg_node_get(n->kv, want.name, &have);
         if (rc == 0 && have.health == want.health && strcmp(have.address, want.address) == 0) {
@@ -67,7 +56,7 @@ void node_health_publish(struct node *n)
         }
         struct syn_buf cmd;
         syn_buf_init(&cmd, SYN_ENTRY_SIZE_MAX);
-        rc = reg_cmd_encode_node(&cmd, wall_ms(), &want);
+        rc = reg_cmd_encode_node(&cmd, node_wall_ms(), &want);
         if (rc == 0) {
             rc = node_write_submit(n, cmd.data, cmd.len, on_published, n);
         }

@@ -168,6 +168,8 @@ void node_sync_peers(struct node *n);
 void node_on_raft_message(void *ctx, const struct raft_message *msg);
 const char *node_member_name(const struct raft_member *m, char *out, size_t size);
 const char *node_member_addr(const struct raft_member *m, char *out, size_t size);
+/* The host of a member's peer address ("" when it has none). */
+const char *node_member_host(const struct raft_member *m, char *out, size_t size);
 
 /* node_requests.c */
 int node_requests_init(struct node *n);
@@ -199,6 +201,8 @@ void node_persist_start(struct node *n);
 
 /* node_service.c */
 void node_service_init(struct node *n);
+/* The wall clock, unix ms: what commands are stamped with (expiry, registry times). */
+uint64_t node_wall_ms(void);
 
 /* node_services.c: --service-file definitions: read and checked at start (0, or an error
  * with a sentence in err), registered once a leader is known (tick: from the check timer). */

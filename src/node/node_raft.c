@@ -39,6 +39,16 @@ const char *node_member_addr(const struct raft_member *m, char *out, size_t size
     return out;
 }
 
+const char *node_member_host(const struct raft_member *m, char *out, size_t size)
+{
+    char addr[SYN_MEMBER_ADDR_SIZE_MAX + 1];
+    int port;
+    if (node_addr_split(node_member_addr(m, addr, sizeof(addr)), out, size, &port) != 0) {
+        out[0] = '\0';
+    }
+    return out;
+}
+
 /* Reads an outgoing snapshot chunk from the current snapshot body. */
 static bool fill_chunk(struct node *n, struct raft_message *m)
 {

@@ -23,12 +23,17 @@ static struct kv_store *svc_kv(void *impl)
     return n->kv;
 }
 
-static uint64_t svc_now_ms(void *impl)
+uint64_t node_wall_ms(void)
 {
-    (void)impl;
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
     return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+static uint64_t svc_now_ms(void *impl)
+{
+    (void)impl;
+    return node_wall_ms();
 }
 
 static void member_info(struct node *n, const struct raft_status *st, const struct raft_member *m,

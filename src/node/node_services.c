@@ -20,13 +20,6 @@ struct node_services {
     struct reg_instance items[NODE_SERVICE_FILES_MAX];
 };
 
-static uint64_t wall_ms(void)
-{
-    uv_timeval64_t tv;
-    uv_gettimeofday(&tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
-
 static int read_file(const char *path, struct syn_buf *out)
 {
     FILE *f = fopen(path, "rb");
@@ -105,17 +98,14 @@ void node_services_tick(struct node *n)
     }
     struct reg_instance *in = &s->items[s->done];
     if (in->address[0] == '\0') {
-        char host[REG_ADDRESS_SIZE_MAX + 1];
-        snprintf(host, sizeof(host), "%s", n->cfg.peer_addr);
-        char *colon = strrchr(host, ':');
-        if (colon != NULL) {
-            *colon = '\0';
+        int port;
+        if (node_addr_split(n->cfg.peer_addr, in->address, sizeof(in->address), &port) != 0) {
+            in->address[0] = '\0'; /* the flag was checked at start: not reached */
         }
-        snprintf(in->address, sizeof(in->address), "%s", host);
     }
     struct syn_buf cmd;
     syn_buf_init(&cmd, SYN_ENTRY_SIZE_MAX);
-    int rc = reg_cmd_encode_register(&cmd, wall_ms(), in);
+    int rc = reg_cmd_encode_register(&cmd, node_wall_ms(), in);
     if (rc == 0) {
         rc = node_write_submit(n, cmd.data, cmd.len, on_registered, n);
     }
