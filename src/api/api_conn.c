@@ -95,13 +95,24 @@ void api_conn_hold(struct api_conn *c)
     c->holds++;
 }
 
+/* A client that half-closed after its requests (HTTP/1.0 style, `nc -N`) still gets every
+ * answer: the connection closes once nothing is pending and everything is written. */
+static void close_if_answered(struct api_conn *c)
+{
+    if (c->eof && !c->closing && c->holds == 0 && api_conn_output_size(c) == 0) {
+        api_conn_close(c);
+    }
+}
+
 void api_conn_release(struct api_conn *c)
 {
     ASSERT(c->holds > 0);
     c->holds--;
     if (c->holds == 0 && c->closed) {
         conn_free(c);
+        return;
     }
+    close_if_answered(c);
 }
 
 /* ---- Writing ------------------------------------------------------------------------- */
@@ -126,6 +137,7 @@ static void on_write(uv_write_t *req, int status)
     }
     if (!c->closing) {
         api_conn_flush(c);
+        close_if_answered(c);
     }
 }
 
@@ -133,6 +145,18 @@ void api_conn_flush(struct api_conn *c)
 {
     if (c->closing || c->writing.len > 0) {
         return;
+    }
+    /* Most answers fit in the socket's buffer: written now, without a write request (whose
+     * completion makes libuv re-arm the descriptor: a system call per answer). The rest,
+     * if any, goes through uv_write() and its callback (backpressure, errors). */
+    if (c->out.len > 0) {
+        uv_buf_t now = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+        if (n > 0) {
+            syn_buf_consume(&c->out, (size_t)n);
+            c->active_ms = uv_now(c->srv->loop);
+        }
+        shrink_if_idle(&c->out);
     }
     if (c->out.len == 0) {
         if (c->close_after_write) {
@@ -188,10 +212,24 @@ static void conn_input(struct api_conn *c)
     shrink_if_idle(&c->in);
 }
 
+static void read_stop(struct api_conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct api_conn *c = stream->data;
     if (nread == 0 || c->closing) {
+        return;
+    }
+    if (nread == UV_EOF && c->srv->hooks.answer_after_eof) {
+        c->eof = true;
+        read_stop(c);
+        close_if_answered(c); /* else once answered */
         return;
     }
     if (nread < 0) {
@@ -210,7 +248,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 static void read_start(struct api_conn *c)
 {
-    if (c->reading || c->closing || c->paused || c->close_after_write) {
+    if (c->reading || c->closing || c->paused || c->close_after_write || c->eof) {
         return;
     }
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -221,14 +259,6 @@ static void read_start(struct api_conn *c)
         return;
     }
     c->reading = true;
-}
-
-static void read_stop(struct api_conn *c)
-{
-    if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
-    }
 }
 
 void api_conn_pause(struct api_conn *c)

@@ -45,6 +45,7 @@ struct api_conn {
     uint32_t holds;     /* service callbacks pending (api_conn_hold) */
     bool reading;
     bool paused; /* the protocol paused reading */
+    bool eof;    /* the client finished sending: close once what it asked is answered */
     bool close_after_write;
     bool closing;                   /* uv_close() called */
     bool closed;                    /* the close callback ran */
@@ -62,6 +63,8 @@ struct api_server_hooks {
     const char *refusal;      /* bytes written to a refused client (a full reply) */
     uint32_t idle_timeout_ms; /* close a connection that received nothing and had nothing to
                                  write or wait for this long; 0: never */
+    bool answer_after_eof;    /* a client's end of input closes the connection once what it
+                                 asked is answered (HTTP); false: at once (Redis) */
     /* New bytes in c->in (in.len >= in_need). Consume what was handled, set in_need. */
     void (*input)(struct api_conn *c);
     /* A write completed: output space was freed (backpressure may be lifted). May be NULL. */

@@ -1,6 +1,7 @@
 /* kv_apply.c: applying committed entries in batches: one LMDB write transaction per batch,
  * the applied index written in the same transaction, and the commands themselves. Apply
  * reads nothing but the store and the entry, so every replica computes the same thing. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,8 +14,9 @@
 
 _Static_assert(KV_OP_MAX < REG_OP_FIRST, "the store's ops and the registry's do not overlap");
 
-/* Doubles the map while it is more than half used, up to map_size_max. Needs no transaction
- * of this process to be active (the read transaction is reset between reads). */
+/* Doubles the map while it is more than half used, up to map_size_max, and notes where the
+ * batch about to begin starts using new pages. Needs no transaction of this process to be
+ * active (the read transaction is reset between reads). */
 static int map_grow(struct kv_store *kv)
 {
     MDB_envinfo info;
@@ -28,6 +30,8 @@ static int map_grow(struct kv_store *kv)
     }
     uint64_t used = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
     uint64_t size = info.me_mapsize;
+    kv->batch_base = used;
+    kv->batch_need = 0;
     if (used <= size / 2 || size >= kv->map_size_max) {
         return 0;
     }
@@ -36,10 +40,58 @@ static int map_grow(struct kv_store *kv)
     return rc == 0 ? 0 : kv_mdb_fail(kv, rc, "grow the map");
 }
 
+/* With write_map, LMDB writes pages through the map into a sparse file as large as the map:
+ * a page over a hole the full disk cannot fill would kill the process with SIGBUS. So the
+ * file's blocks are reserved ahead of use, a batch at a time, and a disk too full to reserve
+ * fails the batch with SYN_ENOSPC like any write would. A batch may use KV_RESERVE_PER_ENTRY
+ * plus twice the entry's bytes per entry (the pages it copies and the value), on top of
+ * KV_RESERVE_AHEAD beyond the pages in use when it began (docs/storage.md). */
+static int reserve(struct kv_store *kv, size_t entry_size)
+{
+    if (kv->data_fd < 0) {
+        return 0;
+    }
+    kv->batch_need += KV_RESERVE_PER_ENTRY + 2 * (uint64_t)entry_size;
+    uint64_t end = kv->batch_base + kv->batch_need + KV_RESERVE_AHEAD;
+    if (end <= kv->reserved) {
+        return 0;
+    }
+    MDB_envinfo info;
+    int rc = mdb_env_info(kv->env, &info);
+    if (rc != 0) {
+        return kv_mdb_fail(kv, rc, "read the map's size");
+    }
+    if (end > info.me_mapsize) {
+        end = info.me_mapsize; /* the file's size; past it the batch fails with MDB_MAP_FULL */
+    }
+    if (end <= kv->reserved) {
+        return 0;
+    }
+    /* In steps rather than a call per batch; on a nearly full disk, just what is needed. */
+    uint64_t step = end + KV_RESERVE_AHEAD <= info.me_mapsize ? end + KV_RESERVE_AHEAD : end;
+    if (kv_fallocate(kv->data_fd, kv->reserved, step - kv->reserved) == 0) {
+        kv->reserved = step;
+        return 0;
+    }
+    if (step > end && (errno == ENOSPC || errno == EDQUOT) &&
+        kv_fallocate(kv->data_fd, kv->reserved, end - kv->reserved) == 0) {
+        kv->reserved = end;
+        return 0;
+    }
+    int e = errno;
+    return kv_fail(kv, e == ENOSPC || e == EDQUOT ? SYN_ENOSPC : SYN_EIO,
+                   "reserve %llu MiB of disk for the store: %s",
+                   (unsigned long long)((end - kv->reserved + (1u << 20) - 1) >> 20),
+                   strerror(e));
+}
+
 int kv_apply_begin(struct kv_store *kv)
 {
     ASSERT(kv->wtxn == NULL);
     int rc = map_grow(kv);
+    if (rc == 0) {
+        rc = reserve(kv, 0);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -328,7 +380,11 @@ int kv_apply(struct kv_store *kv, const struct raft_entry *e, struct kv_result *
     if (res == NULL) {
         res = &kv->spare;
     }
-    int rc = 0;
+    int rc = reserve(kv, e->data_size);
+    if (rc != 0) {
+        kv->batch_failed = rc;
+        return rc;
+    }
     kv->entry_index = e->index;
     switch (e->type) {
     case RAFT_ENTRY_NORMAL:

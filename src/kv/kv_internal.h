@@ -42,6 +42,9 @@
 #define KV_PATH_SIZE_MAX 1024u     /* the store's directory plus a file name */
 #define KV_MARKER_NAME "unsynced"  /* present while commits may not be on disk */
 #define KV_OWNER_NAME "owner.lock" /* flock()ed by the process that has the store open */
+#define KV_PROBE_NAME "fallocate.probe" /* write_map: can this file system reserve blocks? */
+#define KV_RESERVE_AHEAD (32ull << 20)  /* write_map: blocks reserved beyond a batch's need */
+#define KV_RESERVE_PER_ENTRY (32u << 10) /* ... and per entry, besides twice its bytes */
 
 _Static_assert(KV_EXPIRY_KEY_MAX <= KV_LMDB_KEY_SIZE_MAX, "an expiry index key fits LMDB");
 _Static_assert(KV_ORDER_LONG_SIZE <= KV_LMDB_KEY_SIZE_MAX, "an ordered key fits LMDB");
@@ -83,6 +86,12 @@ struct kv_store {
     bool dirty;             /* the unsynced marker exists: commits may not be on disk yet */
     int owner_fd;           /* flock()ed: one process per store */
     uint64_t map_size_max;
+    /* write_map: LMDB's data file, its blocks reserved from offset 0 up to reserved, and the
+     * bytes the open batch may need beyond the pages in use when it began (kv_apply.c) */
+    int data_fd; /* -1 without write_map */
+    uint64_t reserved;
+    uint64_t batch_base;
+    uint64_t batch_need;
     char *dir;
     struct kv_result spare; /* the result of kv_apply(..., NULL) */
     struct syn_buf scratch_key; /* a key copied out of a page that is about to be freed */
@@ -132,6 +141,9 @@ static inline void kv_put_u64be(uint8_t *p, uint64_t v)
 }
 
 /* kv_store.c */
+/* Reserves blocks for [offset, offset + size) of fd without changing its size; 0 or -1 with
+ * errno (EOPNOTSUPP where the file system cannot). */
+int kv_fallocate(int fd, uint64_t offset, uint64_t size);
 int kv_fail(struct kv_store *kv, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int kv_mdb_fail(struct kv_store *kv, int mdb_rc, const char *what);

@@ -1,6 +1,7 @@
 /* kv_store.c: opening and closing the store, its errors, its meta record, the unsynced
  * marker that tells a process crash (harmless) from a machine crash (LMDB may be torn), and
  * the read transaction that reads share. */
+#define _GNU_SOURCE /* fallocate(2) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -338,6 +339,33 @@ int kv_lock_dir(const char *dir, int *fd_out)
     return 0;
 }
 
+int kv_fallocate(int fd, uint64_t offset, uint64_t size)
+{
+    int rc;
+    do {
+        rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)size);
+    } while (rc != 0 && errno == EINTR);
+    return rc;
+}
+
+/* write_map is safe only where blocks can be reserved ahead (kv_apply.c): elsewhere the
+ * store opens without it. */
+static bool can_reserve(const char *dir)
+{
+    char path[KV_PATH_SIZE_MAX];
+    if (kv_path(path, dir, KV_PROBE_NAME) != 0) {
+        return false;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return false;
+    }
+    bool ok = kv_fallocate(fd, 0, 4096) == 0;
+    close(fd);
+    unlink(path);
+    return ok;
+}
+
 static int open_env(struct kv_store *kv, const struct kv_options *o)
 {
     if (mkdir(kv->dir, 0700) != 0 && errno != EEXIST) {
@@ -356,11 +384,15 @@ static int open_env(struct kv_store *kv, const struct kv_options *o)
     if ((rc = mdb_env_create(&kv->env)) != 0) {
         return kv_mdb_fail(kv, rc, "create an LMDB environment");
     }
+    bool write_map = o->write_map && can_reserve(kv->dir);
     if ((rc = mdb_env_set_maxdbs(kv->env, KV_DBS_MAX)) != 0 ||
         (rc = mdb_env_set_mapsize(kv->env, (size_t)o->map_size)) != 0 ||
-        (rc = mdb_env_open(kv->env, kv->dir, KV_ENV_FLAGS | (o->write_map ? MDB_WRITEMAP : 0),
+        (rc = mdb_env_open(kv->env, kv->dir, KV_ENV_FLAGS | (write_map ? MDB_WRITEMAP : 0),
                            0600)) != 0) {
         return kv_mdb_fail(kv, rc, kv->dir);
+    }
+    if (write_map && (rc = mdb_env_get_fd(kv->env, &kv->data_fd)) != 0) {
+        return kv_mdb_fail(kv, rc, "read the data file's descriptor");
     }
     if (mdb_env_get_maxkeysize(kv->env) < (int)KV_EXPIRY_KEY_MAX) {
         return kv_fail(kv, SYN_EIO, "LMDB was built with keys shorter than %u bytes",
@@ -423,6 +455,7 @@ int kv_open(const char *dir, const struct kv_options *opts, struct kv_store **ou
         return SYN_ENOMEM;
     }
     kv->owner_fd = -1;
+    kv->data_fd = -1;
     kv->map_size_max = o.map_size_max;
     kv_result_init(&kv->spare);
     syn_buf_init(&kv->scratch_key, SYN_KEY_SIZE_MAX);

@@ -72,12 +72,14 @@ static int make_dir(const char *path)
     return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : SYN_EIO;
 }
 
+const struct kv_options node_kv_options = {.write_map = true};
+
 /* The store must hold at least the snapshot's state; if it cannot open or lags behind the
  * snapshot (a machine crash tore it, or it is new), it is rebuilt from the snapshot. */
 static int open_store(struct node *n, uint64_t snapshot_index)
 {
     char err[KV_ERRMSG_SIZE] = "";
-    int rc = kv_open(n->kv_dir, NULL, &n->kv, err);
+    int rc = kv_open(n->kv_dir, &node_kv_options, &n->kv, err);
     if (rc == 0 && kv_applied_index(n->kv) >= snapshot_index) {
         return 0;
     }
@@ -97,7 +99,7 @@ static int open_store(struct node *n, uint64_t snapshot_index)
              (unsigned long long)snapshot_index, err[0] ? err : "the store lagged behind");
     rc = kv_snapshot_restore(n->kv_dir, snap, err);
     if (rc == 0) {
-        rc = kv_open(n->kv_dir, NULL, &n->kv, err);
+        rc = kv_open(n->kv_dir, &node_kv_options, &n->kv, err);
     }
     return rc == 0 ? 0 : node_fail(n, rc, "store %s: %s", n->kv_dir, err);
 }

@@ -104,7 +104,7 @@ static int install_snapshot(struct node *n, const struct raft_snapshot_meta *met
     n->kv = NULL;
     int rc = kv_snapshot_restore(n->kv_dir, path, err);
     if (rc == 0) {
-        rc = kv_open(n->kv_dir, NULL, &n->kv, err);
+        rc = kv_open(n->kv_dir, &node_kv_options, &n->kv, err);
     }
     if (rc != 0) {
         LOG_ERROR("node", "installing snapshot %llu: %s", (unsigned long long)meta->index, err);

@@ -5,29 +5,14 @@
 # reopened on the still-full disk. Run with and without preallocation. Always unmounts.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-bin="$BUILD/tests/test_wal"
-if [ ! -x "$bin" ]; then
-    echo "FAIL: $bin is not built"
-    exit 1
-fi
-mnt=$(mktemp -d /tmp/synod-enospc-XXXXXX)
-cleanup() {
-    if mountpoint -q "$mnt" 2>/dev/null; then
-        umount "$mnt"
-    fi
-    rmdir "$mnt"
-}
-trap cleanup EXIT
-if ! mount -t tmpfs -o size=1m tmpfs "$mnt" 2>/dev/null; then
-    echo "SKIP: cannot mount a tmpfs here (needs root): the real full-disk check did not run"
-    exit 0
-fi
+. tests/storage/lib.sh
+bin=$(test_binary test_wal) || exit 1
+tmpfs_mount 1m
 status=0
 for mode in "" "--no-preallocate"; do
-    rm -rf "${mnt:?}"/*
+    rm -rf "${MNT:?}"/*
     echo "== full disk ${mode:-(preallocating segments)}"
-    if ! "$bin" --enospc "$mnt/wal" $mode; then
+    if ! "$bin" --enospc "$MNT/wal" $mode; then
         status=1
     fi
 done

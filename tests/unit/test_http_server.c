@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -453,6 +454,28 @@ static void test_keepalive_pipelining(void **state)
     sock_close(&c);
 }
 
+/* A request waiting on the service (the connection paused): a pipelined request behind it
+ * is read meanwhile and answered after it, in order; a client that half-closes after its
+ * requests still gets every answer, then the connection closes. */
+static void test_paused_pipeline_half_close(void **state)
+{
+    struct fx *f = *state;
+    struct sock_client c;
+    client(f, &c);
+    f->a.svc.hold = true;
+    assert_true(sock_send_str(&c, "PUT /v1/kv/a HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx"
+                                  "GET /v1/status/leader HTTP/1.1\r\nHost: t\r\n\r\n"));
+    sock_pump(&f->a.loop, 50);
+    assert_int_equal(f->a.svc.pending, 1);
+    assert_int_equal(shutdown(c.fd, SHUT_WR), 0);
+    sock_pump(&f->a.loop, 50); /* the server sees the end of input while the PUT waits */
+    fake_service_release(&f->a.svc);
+    expect(&c, JSON_HEAD("200 OK", "4") "\r\ntrue");
+    expect(&c, JSON_HEAD("200 OK", "17") "\r\n\"127.0.0.1:7001\"\n");
+    assert_true(sock_wait_eof(&c, WAIT_MS));
+    sock_close(&c);
+}
+
 /* A malformed or oversized request is answered with its status and the connection closes;
  * other connections go on. */
 static void test_malformed(void **state)
@@ -598,6 +621,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status, setup, api_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_not_found_methods_head, setup, api_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_pipelining, setup, api_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_paused_pipeline_half_close, setup,
+                                        api_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, api_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_expect_continue, setup, api_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout_and_limit, setup, api_fixture_teardown),

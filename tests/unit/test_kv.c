@@ -1,7 +1,8 @@
 /* test_kv.c: the LMDB state machine: every command and condition, expiry by the commands'
  * clock, SCAN's completeness under concurrent writes, the applied index across restarts,
  * snapshots, determinism across replicas, bad entries, and crash markers. Each test works
- * in its own directory under /tmp and removes it. */
+ * in its own directory under /tmp and removes it. `test_kv --enospc DIR` runs the real
+ * full-disk check of tests/storage/kv_enospc.sh (write_map on a disk that fills up). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1273,8 +1276,140 @@ static void test_change_observer(void **state)
     assert_int_equal(ch.count, 4);
 }
 
-int main(void)
+/* ---- the real full disk (tests/storage/kv_enospc.sh) ---------------------------------- */
+
+/* Applies count SETs of 4 KiB values as one batch: 0 or the batch's error. */
+static int enospc_batch(struct kv_store *kv, uint64_t *index, struct syn_buf *cmd, int count)
 {
+    static char value[4096];
+    memset(value, 'e', sizeof(value) - 1);
+    int rc = kv_apply_begin(kv);
+    if (rc != 0) {
+        return rc;
+    }
+    for (int i = 0; i < count && rc == 0; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "fill:%08llu", (unsigned long long)(*index + 1));
+        struct kv_cmd c = {.now_ms = T0, .key = str(key), .value = str(value)};
+        syn_buf_reset(cmd);
+        if (kv_cmd_encode_set(cmd, &c) != 0) {
+            return SYN_ENOMEM;
+        }
+        struct raft_entry e = entry(*index + 1, RAFT_ENTRY_NORMAL, cmd->data, cmd->len);
+        rc = kv_apply(kv, &e, NULL);
+        if (rc == 0) {
+            ++*index;
+        }
+    }
+    int crc = kv_apply_commit(kv);
+    return rc != 0 ? rc : crc;
+}
+
+/* Fills the file system that holds path with one file; its size in bytes. */
+static uint64_t enospc_fill(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+        return 0;
+    }
+    static char block[1 << 16];
+    uint64_t total = 0;
+    ssize_t n;
+    while ((n = write(fd, block, sizeof(block))) > 0) {
+        total += (uint64_t)n;
+    }
+    while ((n = write(fd, block, 512)) > 0) {
+        total += (uint64_t)n;
+    }
+    close(fd);
+    return total;
+}
+
+/* The store with write_map on a disk that really fills: the batch that cannot reserve its
+ * blocks fails with SYN_ENOSPC (never SIGBUS), the store keeps every committed batch, and
+ * it writes again once there is room. */
+static int enospc_main(const char *dir)
+{
+    char store[512], filler[512];
+    snprintf(store, sizeof(store), "%s/kv", dir);
+    snprintf(filler, sizeof(filler), "%s/filler", dir);
+    struct kv_options opts = {.write_map = true};
+    struct kv_store *kv = NULL;
+    char errmsg[KV_ERRMSG_SIZE];
+    if (kv_open(store, &opts, &kv, errmsg) != 0) {
+        fprintf(stderr, "FAIL: open: %s\n", errmsg);
+        return 1;
+    }
+    struct syn_buf cmd;
+    syn_buf_init(&cmd, 0);
+    uint64_t index = 0;
+    int rc = enospc_batch(kv, &index, &cmd, 16); /* reserves the store's first blocks */
+    uint64_t filled = enospc_fill(filler);
+    printf("store reserved its blocks; filler took %llu KiB: the disk is full\n",
+           (unsigned long long)(filled >> 10));
+    uint64_t committed = index;
+    int batches = 0;
+    while (rc == 0 && batches < 100000) {
+        rc = enospc_batch(kv, &index, &cmd, 16);
+        if (rc == 0) {
+            committed = index;
+            batches++;
+        }
+    }
+    int status = 0;
+    if (rc != SYN_ENOSPC) {
+        fprintf(stderr, "FAIL: expected SYN_ENOSPC, got %d (%s)\n", rc, kv_errmsg(kv));
+        status = 1;
+    }
+    printf("after %d more batches: %s (%s); %llu entries committed\n", batches,
+           syn_strerror(rc), kv_errmsg(kv), (unsigned long long)committed);
+    if (kv_applied_index(kv) != committed) {
+        fprintf(stderr, "FAIL: applied %llu, committed %llu\n",
+                (unsigned long long)kv_applied_index(kv), (unsigned long long)committed);
+        status = 1;
+    }
+    kv_close(kv);
+    /* Reopened on the full disk (write_map cannot reserve there: it opens without), then
+     * with room again: every committed entry is there and writes go on. */
+    for (int round = 0; round < 2 && status == 0; round++) {
+        if (round == 1) {
+            unlink(filler);
+        }
+        kv = NULL;
+        if (kv_open(store, &opts, &kv, errmsg) != 0) {
+            fprintf(stderr, "FAIL: reopen: %s\n", errmsg);
+            status = 1;
+            break;
+        }
+        char key[32];
+        snprintf(key, sizeof(key), "fill:%08llu", (unsigned long long)committed);
+        struct syn_buf got;
+        syn_buf_init(&got, 0);
+        if (kv_applied_index(kv) != committed || kv_get(kv, str(key), T0, &got) != 0 ||
+            got.len != 4095) {
+            fprintf(stderr, "FAIL: reopened store lost entry %llu (applied %llu)\n",
+                    (unsigned long long)committed, (unsigned long long)kv_applied_index(kv));
+            status = 1;
+        }
+        syn_buf_free(&got);
+        if (round == 1 && status == 0 && (rc = enospc_batch(kv, &index, &cmd, 16)) != 0) {
+            fprintf(stderr, "FAIL: no write with room again: %s\n", kv_errmsg(kv));
+            status = 1;
+        }
+        kv_close(kv);
+    }
+    if (status == 0) {
+        printf("reopened on the full disk and after: every committed entry there, writes go on\n");
+    }
+    syn_buf_free(&cmd);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "--enospc") == 0) {
+        return enospc_main(argv[2]);
+    }
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_set_get),
