@@ -56,14 +56,8 @@ etcd_need_tools() {
     command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || bench_die "missing ${missing[*]}: apt-get install ${missing[*]}"
-    bench_log "installing ${missing[*]}"
-    timeout 300 apt-get update -qq >/dev/null
     # (where systemd runs, the package also starts its own etcd service, on 2379/2380: no clash)
-    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" >/dev/null ||
-        bench_die "apt-get install ${missing[*]} failed"
+    bench_apt_install "${missing[@]}"
 }
 etcd_need_tools
 # one test's bound: the run, wrk's start (10,000 requests built per thread) and its last

@@ -47,12 +47,7 @@ lb_need_tools() {
     for need in haproxy:haproxy nginx:nginx wrk:wrk curl:curl; do
         command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need#*:}")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || bench_die "missing ${missing[*]}: apt-get install ${missing[*]}"
-    bench_log "installing ${missing[*]}"
-    { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null ||
-        bench_die "apt-get install ${missing[*]} failed"
+    bench_apt_install "${missing[@]}"
 }
 lb_need_tools
 NODE_COUNT=1 # one agent is the registry

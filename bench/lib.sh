@@ -34,22 +34,26 @@ bench_die() {
 # ---- dependencies -------------------------------------------------------------------------
 # redis-server (the peer we compare with) and redis-benchmark are bench-only dependencies:
 # tools/deps.sh does not install them for the build; this does, when run as root.
+# bench_apt_install PACKAGE...: installs the Debian packages given (none: nothing), as root;
+# otherwise says what to install and exits.
+bench_apt_install() {
+    [ $# -gt 0 ] || return 0
+    if [ "$(id -u)" != 0 ]; then
+        bench_die "missing $*: apt-get install $*"
+    fi
+    bench_log "installing $*"
+    timeout 300 apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq \
+        --no-install-recommends "$@" >/dev/null || bench_die "apt-get install $* failed"
+}
+
 bench_need_tools() {
     local missing=() t
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
     command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    if [ ${#missing[@]} -gt 0 ]; then
-        if [ "$(id -u)" != 0 ]; then
-            bench_die "missing ${missing[*]}: apt-get install ${missing[*]}"
-        fi
-        bench_log "installing ${missing[*]}"
-        timeout 300 apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq \
-            --no-install-recommends "${missing[@]}" >/dev/null ||
-            bench_die "apt-get install ${missing[*]} failed"
-    fi
+    bench_apt_install "${missing[@]}"
     for t in "$SYNOD" "$BENCH_PY"; do
         [ -e "$t" ] || bench_die "$t not found (run make first)"
     done
