@@ -21,43 +21,17 @@
 
 /* ---- Nodes' health, loaded before walking the instances ------------------------------ */
 
-struct node_table {
-    uint32_t count;
-    struct reg_node nodes[SYN_MEMBERS_MAX * 4];
-};
-
-static int node_collect(void *ctx, const struct reg_node *node)
+static uint8_t node_status(const struct reg_node_table *t, const char *name)
 {
-    struct node_table *t = ctx;
-    if (t->count < sizeof(t->nodes) / sizeof(t->nodes[0])) {
-        t->nodes[t->count++] = *node;
-    }
-    return 0;
+    return reg_node_table_health(t, name) == REG_NODE_FAILED ? REG_CRITICAL : REG_PASSING;
 }
 
-/* A node nobody reported on is alive: its agent registered the instance. */
-static const struct reg_node *node_find(const struct node_table *t, const char *name)
-{
-    for (uint32_t i = 0; i < t->count; i++) {
-        if (strcmp(t->nodes[i].name, name) == 0) {
-            return &t->nodes[i];
-        }
-    }
-    return NULL;
-}
-
-static uint8_t node_status(const struct node_table *t, const char *name)
-{
-    const struct reg_node *n = node_find(t, name);
-    return n != NULL && n->health == REG_NODE_FAILED ? REG_CRITICAL : REG_PASSING;
-}
-
-static const char *instance_address(const struct node_table *t, const struct reg_instance *in)
+static const char *instance_address(const struct reg_node_table *t, const struct reg_instance *in)
 {
     if (in->address[0] != '\0') {
         return in->address;
     }
-    const struct reg_node *n = node_find(t, in->node);
+    const struct reg_node *n = reg_node_table_find(t, in->node);
     return n != NULL ? n->address : "";
 }
 
@@ -107,7 +81,7 @@ static void obj_weights(struct json_obj *o, const struct reg_instance *in)
 }
 
 /* Consul's AgentService / the Service of a health entry. */
-static int service_append(struct syn_buf *b, const struct node_table *t,
+static int service_append(struct syn_buf *b, const struct reg_node_table *t,
                           const struct reg_instance *in)
 {
     struct json_obj o;
@@ -149,9 +123,9 @@ static int check_append(struct syn_buf *b, const struct reg_instance *in,
 }
 
 /* Consul's "serfHealth": the node's liveness as a check of every instance on it. */
-static int serf_append(struct syn_buf *b, const struct node_table *t, const char *node)
+static int serf_append(struct syn_buf *b, const struct reg_node_table *t, const char *node)
 {
-    const struct reg_node *n = node_find(t, node);
+    const struct reg_node *n = reg_node_table_find(t, node);
     uint8_t health = n != NULL ? n->health : REG_NODE_ALIVE;
     struct json_obj o;
     json_obj_begin(&o, b);
@@ -173,7 +147,7 @@ static int serf_append(struct syn_buf *b, const struct node_table *t, const char
 
 struct walk {
     const struct http_kv_query *q;
-    const struct node_table *nodes;
+    const struct reg_node_table *nodes;
     struct syn_buf *body;
     uint32_t count;
     /* catalog/services: names seen so far, with their tags, written at the end */
@@ -199,7 +173,7 @@ static bool selected(const struct walk *w, const struct reg_instance *in)
     if (!q->passing) {
         return true;
     }
-    const struct reg_node *n = node_find(w->nodes, in->node);
+    const struct reg_node *n = reg_node_table_find(w->nodes, in->node);
     return reg_instance_healthy(in, n != NULL ? n->health : REG_NODE_ALIVE);
 }
 
@@ -222,7 +196,7 @@ static int walk_catalog_service(void *ctx, const struct reg_instance *in)
     json_obj_begin(&o, w->body);
     o.rc = rc;
     json_obj_str(&o, "Node", in->node);
-    const struct reg_node *n = node_find(w->nodes, in->node);
+    const struct reg_node *n = reg_node_table_find(w->nodes, in->node);
     json_obj_str(&o, "Address", n != NULL ? n->address : instance_address(w->nodes, in));
     json_obj_str(&o, "ServiceID", in->id);
     json_obj_str(&o, "ServiceName", in->name);
@@ -249,7 +223,7 @@ static int walk_health_service(void *ctx, const struct reg_instance *in)
         struct json_obj n;
         json_obj_begin(&n, b);
         json_obj_str(&n, "Node", in->node);
-        const struct reg_node *rn = node_find(w->nodes, in->node);
+        const struct reg_node *rn = reg_node_table_find(w->nodes, in->node);
         json_obj_str(&n, "Address", rn != NULL ? rn->address : instance_address(w->nodes, in));
         o.rc = json_obj_end(&n);
     }
@@ -381,7 +355,7 @@ static int catalog_services(struct kv_store *kv, struct walk *w)
     return rc != 0 ? rc : syn_buf_append(b, "}", 1);
 }
 
-static int catalog_nodes(const struct node_table *t, struct syn_buf *b)
+static int catalog_nodes(const struct reg_node_table *t, struct syn_buf *b)
 {
     int rc = syn_buf_append(b, "[", 1);
     for (uint32_t i = 0; i < t->count && rc == 0; i++) {
@@ -402,14 +376,14 @@ int http_reg_evaluate(struct http_server *srv, const struct http_kv_query *q,
                       struct http_kv_result *out)
 {
     struct kv_store *kv = service_kv(srv->svc);
-    struct node_table *nodes = calloc(1, sizeof(*nodes));
+    struct reg_node_table *nodes = calloc(1, sizeof(*nodes));
     if (nodes == NULL) {
         return SYN_ENOMEM;
     }
     struct walk w = {.q = q, .nodes = nodes, .body = &srv->body};
     syn_buf_init(&w.names, 0);
     *out = (struct http_kv_result){.status = 200, .index = kv_reg_index(kv)};
-    int rc = kv_reg_nodes(kv, node_collect, nodes);
+    int rc = kv_reg_nodes(kv, reg_node_table_add, nodes);
     bool object = q->endpoint == HTTP_REG_CATALOG_SERVICES || q->endpoint == HTTP_REG_AGENT_SERVICES;
     if (rc == 0 && q->endpoint != HTTP_REG_CATALOG_SERVICES && q->endpoint != HTTP_REG_NODES) {
         rc = syn_buf_append(w.body, object ? "{" : "[", 1);

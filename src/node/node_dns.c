@@ -30,28 +30,8 @@ struct node_dns {
         char address[REG_ADDRESS_SIZE_MAX + 1];
         char node_address[REG_ADDRESS_SIZE_MAX + 1];
     } strings[SYN_DNS_INSTANCES_MAX];
-    uint32_t node_count;
-    struct reg_node nodes[SYN_MEMBERS_MAX * 4];
+    struct reg_node_table nodes;
 };
-
-static int collect_node(void *ctx, const struct reg_node *node)
-{
-    struct node_dns *d = ctx;
-    if (d->node_count < sizeof(d->nodes) / sizeof(d->nodes[0])) {
-        d->nodes[d->node_count++] = *node;
-    }
-    return 0;
-}
-
-static const struct reg_node *node_find(const struct node_dns *d, const char *name)
-{
-    for (uint32_t i = 0; i < d->node_count; i++) {
-        if (strcmp(d->nodes[i].name, name) == 0) {
-            return &d->nodes[i];
-        }
-    }
-    return NULL;
-}
 
 /* A member's host, from the Raft configuration (its peer address without the port). */
 static bool member_host(const struct node *n, const char *name, char *out, size_t size)
@@ -87,7 +67,7 @@ static int collect_instance(void *ctx, const struct reg_instance *in)
         return 0;
     }
     d->found = true;
-    const struct reg_node *node = node_find(d, in->node);
+    const struct reg_node *node = reg_node_table_find(&d->nodes, in->node);
     uint8_t health = node != NULL ? node->health : REG_NODE_ALIVE;
     if ((d->tag != NULL && !has_tag(in, d->tag)) || !reg_instance_healthy(in, health) ||
         d->count == d->max || d->count == SYN_DNS_INSTANCES_MAX) {
@@ -125,8 +105,8 @@ static int src_service(void *ctx, const char *name, const char *tag, struct dns_
     d->found = false;
     d->name = name;
     d->tag = tag;
-    d->node_count = 0;
-    int rc = kv_reg_nodes(d->n->kv, collect_node, d);
+    d->nodes.count = 0;
+    int rc = kv_reg_nodes(d->n->kv, reg_node_table_add, &d->nodes);
     if (rc == 0) {
         rc = kv_reg_instances(d->n->kv, collect_instance, d);
     }

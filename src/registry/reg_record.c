@@ -335,6 +335,31 @@ uint8_t reg_instance_status(const struct reg_instance *in)
     return worst;
 }
 
+int reg_node_table_add(void *table, const struct reg_node *node)
+{
+    struct reg_node_table *t = table;
+    if (t->count < REG_NODE_TABLE_MAX) {
+        t->nodes[t->count++] = *node;
+    }
+    return 0;
+}
+
+const struct reg_node *reg_node_table_find(const struct reg_node_table *t, const char *name)
+{
+    for (uint32_t i = 0; i < t->count; i++) {
+        if (strcmp(t->nodes[i].name, name) == 0) {
+            return &t->nodes[i];
+        }
+    }
+    return NULL;
+}
+
+uint8_t reg_node_table_health(const struct reg_node_table *t, const char *name)
+{
+    const struct reg_node *n = reg_node_table_find(t, name);
+    return n != NULL ? n->health : REG_NODE_ALIVE;
+}
+
 bool reg_instance_healthy(const struct reg_instance *in, uint8_t node_health)
 {
     return node_health != REG_NODE_FAILED && reg_instance_status(in) == REG_PASSING;

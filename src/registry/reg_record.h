@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/limits.h"
 
 #define REG_RECORD_VERSION 1u
 #define REG_NAME_SIZE_MAX 128u     /* service ids, names, check ids, tags, meta keys, nodes */
@@ -111,6 +112,19 @@ struct reg_node {
     uint64_t changed_ms;
     uint64_t modify_index;
 };
+
+/* The nodes' records, loaded before walking instances (kv_reg_nodes() with
+ * reg_node_table_add); a node nobody reported on is absent (its agent registered the
+ * instance: alive). Beyond REG_NODE_TABLE_MAX nodes the rest are left out. */
+#define REG_NODE_TABLE_MAX (SYN_MEMBERS_MAX * 4)
+struct reg_node_table {
+    uint32_t count;
+    struct reg_node nodes[REG_NODE_TABLE_MAX];
+};
+int reg_node_table_add(void *table, const struct reg_node *node); /* always 0 */
+const struct reg_node *reg_node_table_find(const struct reg_node_table *t, const char *name);
+/* The node's health for reg_instance_healthy(): REG_NODE_ALIVE when absent. */
+uint8_t reg_node_table_health(const struct reg_node_table *t, const char *name);
 
 /* Checks an instance (sizes are by construction; this checks names are non-empty, types,
  * statuses, rise/fall >= 1, intervals of checks that need them, no repeated check id).
