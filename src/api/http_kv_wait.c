@@ -2,7 +2,8 @@
  * still N or less waits, holding its connection, until the store changes a key it covers
  * (the store tells the service's observer, set here) or its ?wait passes; then it is read
  * again and answered, changed or not, as Consul does. At most one waiter per connection, so
- * the table has a slot per connection. */
+ * the table has a slot per connection; a new waiter takes the lowest free slot, and scans
+ * stop at the highest in use (a change costs the waiters there are, not the table's size). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,7 @@ static void sweep_schedule(struct http_server *srv)
     }
     uint64_t now = uv_now(srv->loop);
     uint64_t next = now + HTTP_KV_SWEEP_MS;
-    for (uint32_t i = 0; i < SYN_HTTP_CONNECTIONS_MAX; i++) {
+    for (uint32_t i = 0; i < srv->waiter_span; i++) {
         const struct http_kv_waiter *w = &srv->waiters[i];
         if (w->ex != NULL && w->deadline_ms < next) {
             next = w->deadline_ms;
@@ -56,7 +57,7 @@ static void on_change(void *ctx, enum kv_change what, struct kv_bytes key, uint6
     (void)index;
     struct http_server *srv = ctx;
     bool any = false;
-    for (uint32_t i = 0; i < SYN_HTTP_CONNECTIONS_MAX && srv->waiter_count > 0; i++) {
+    for (uint32_t i = 0; i < srv->waiter_span; i++) {
         struct http_kv_waiter *w = &srv->waiters[i];
         if (w->ex != NULL && !w->woken && covers(w->q, what, key)) {
             w->woken = true;
@@ -76,6 +77,9 @@ static void waiter_end(struct http_server *srv, struct http_kv_waiter *w, bool a
     *w = (struct http_kv_waiter){0};
     ASSERT(srv->waiter_count > 0);
     srv->waiter_count--;
+    while (srv->waiter_span > 0 && srv->waiters[srv->waiter_span - 1].ex == NULL) {
+        srv->waiter_span--;
+    }
     struct api_conn *conn = &ex->conn->base;
     if (answer) {
         http_kv_answer(ex, q);
@@ -90,7 +94,7 @@ static void on_sweep(uv_timer_t *t)
     struct http_server *srv = t->data;
     srv->waiters_woken = false;
     uint64_t now = uv_now(srv->loop);
-    for (uint32_t i = 0; i < SYN_HTTP_CONNECTIONS_MAX && srv->waiter_count > 0; i++) {
+    for (uint32_t i = 0; i < srv->waiter_span; i++) {
         struct http_kv_waiter *w = &srv->waiters[i];
         if (w->ex == NULL) {
             continue;
@@ -132,6 +136,9 @@ int http_kv_wait(struct http_exchange *ex, struct http_kv_query *q)
         .deadline_ms = uv_now(srv->loop) + q->wait_ms + jitter,
     };
     srv->waiter_count++;
+    if (slot >= srv->waiter_span) {
+        srv->waiter_span = slot + 1;
+    }
     api_conn_hold(&ex->conn->base);
     if (!srv->waiters_woken) {
         sweep_schedule(srv);
@@ -152,9 +159,9 @@ void http_kv_close(struct http_server *srv)
     if (srv->svc->ops->watch != NULL) {
         srv->svc->ops->watch(srv->svc->impl, NULL, NULL);
     }
-    for (uint32_t i = 0; i < SYN_HTTP_CONNECTIONS_MAX && srv->waiters != NULL; i++) {
-        if (srv->waiters[i].ex != NULL) {
-            waiter_end(srv, &srv->waiters[i], false);
+    for (uint32_t i = srv->waiter_span; i > 0; i--) { /* from the top: the span shrinks */
+        if (srv->waiters[i - 1].ex != NULL) {
+            waiter_end(srv, &srv->waiters[i - 1], false);
         }
     }
     uv_timer_stop(&srv->waiter_timer);

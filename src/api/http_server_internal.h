@@ -72,6 +72,7 @@ struct http_server {
     uv_timer_t waiter_timer; /* blocking queries: deadlines, wake-ups */
     struct http_kv_waiter *waiters;
     uint32_t waiter_count;
+    uint32_t waiter_span; /* one past the highest slot in use: scans stop there */
     bool waiters_woken;
     struct http_events *events; /* NULL: the service keeps no events */
     void (*close_done)(void *ctx);

@@ -94,6 +94,13 @@ static void in_hello(struct conn *c, const struct peer_frame *f)
     p->in = c;
     p->stats.inbound = true;
     LOG_INFO(TRANSPORT_LOG, "peer %" PRIu64 " %s: inbound connection ready", p->id, c->name);
+    if (p->out == NULL && p->resolving == NULL && !c->t->closing) {
+        /* It is back (a restart): dial now rather than at the end of a backoff that grew
+         * while it was down, and start the backoff afresh. */
+        uv_timer_stop(&p->timer);
+        p->attempts = 0;
+        transport_peer_dial(p);
+    }
 }
 
 /* Tells the node that c's peer was heard from. false when the callback closed c (it may

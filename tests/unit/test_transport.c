@@ -891,6 +891,30 @@ static void test_reconnect_with_backoff_after_restart(void **state)
     assert_int_equal(peer_stats(n1, 2).reconnects, 1);
 }
 
+/* A peer that comes back dials in: the node dials it at once instead of at the end of its
+ * backoff (here at least 5 s), and its backoff starts afresh. */
+static void test_inbound_hello_ends_backoff(void **state)
+{
+    struct fixture *f = *state;
+    struct transport_config slow = node_config(1, NULL);
+    slow.backoff_min_ms = 5000;
+    slow.backoff_max_ms = 60000;
+    struct node *n1 = node_start_with(f, 1, 0, &slow);
+    struct node *n2 = node_start(f, 2, 0);
+    node_link(n1, n2);
+    node_link(n2, n1);
+    RUN_UNTIL(f, peer_connected(n1, 2) && peer_connected(n2, 1), 2000);
+    uint16_t port2 = n2->port;
+    node_stop(f, n2);
+    RUN_UNTIL(f, n1->downs[2] == 1, 2000);
+    run_for(f, 100); /* n1 waits out its backoff: 5 s or more */
+    assert_false(peer_connected(n1, 2));
+    n2 = node_start(f, 2, port2);
+    node_link(n2, n1);
+    RUN_UNTIL(f, peer_connected(n1, 2), 2000); /* well before the backoff would end */
+    assert_int_equal(n1->ups[2], 2);
+}
+
 static void test_address_change_redials(void **state)
 {
     struct fixture *f = *state;
@@ -1274,6 +1298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_message_type_and_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_name_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_with_backoff_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inbound_hello_ends_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_change_redials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_jumps_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_peer_queue_is_bounded, setup, teardown),
