@@ -44,7 +44,7 @@
 #define KV_OWNER_NAME "owner.lock" /* flock()ed by the process that has the store open */
 #define KV_PROBE_NAME "fallocate.probe" /* write_map: can this file system reserve blocks? */
 #define KV_RESERVE_AHEAD (32ull << 20)  /* write_map: blocks reserved beyond a batch's need */
-#define KV_RESERVE_PER_ENTRY (32u << 10) /* ... and per entry, besides twice its bytes */
+#define KV_RESERVE_PER_ENTRY (12u << 10) /* ... and per entry (3 pages), besides twice its bytes */
 
 _Static_assert(KV_EXPIRY_KEY_MAX <= KV_LMDB_KEY_SIZE_MAX, "an expiry index key fits LMDB");
 _Static_assert(KV_ORDER_LONG_SIZE <= KV_LMDB_KEY_SIZE_MAX, "an ordered key fits LMDB");
