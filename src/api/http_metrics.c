@@ -93,6 +93,36 @@ static int raft_families(struct syn_buf *b, const struct service_info *info, boo
     return rc == 0 && leader ? member_families(b, info) : rc;
 }
 
+static int histo_family(struct syn_buf *b, const char *name, const char *help,
+                        const struct syn_histo *h)
+{
+    int rc = api_buf_appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cumulative = 0;
+    for (uint32_t i = 0; i < SYN_HISTO_BOUNDS && rc == 0; i++) {
+        cumulative += h->le[i];
+        uint32_t us = syn_histo_bounds_us[i];
+        rc = api_buf_appendf(b, "%s_bucket{le=\"%" PRIu32 ".%06" PRIu32 "\"} %" PRIu64 "\n",
+                             name, us / 1000000u, us % 1000000u, cumulative);
+    }
+    return rc == 0 ? api_buf_appendf(b,
+                                     "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %" PRIu64
+                                     ".%09" PRIu64 "\n%s_count %" PRIu64 "\n",
+                                     name, h->count, name, h->sum_ns / 1000000000u,
+                                     h->sum_ns % 1000000000u, name, h->count)
+                   : rc;
+}
+
+static int disk_families(struct syn_buf *b, const struct service_info *info)
+{
+    int rc = histo_family(b, "synod_wal_fsync_duration_seconds",
+                          "Writing and fsyncing the Raft log, per Ready that must be durable.",
+                          &info->wal_sync);
+    return rc == 0 ? histo_family(b, "synod_store_commit_duration_seconds",
+                                  "Committing one batch of applied entries to the store.",
+                                  &info->store_commit)
+                   : rc;
+}
+
 static int http_families(struct syn_buf *b, const struct http_server_stats *st)
 {
     const struct family families[] = {
@@ -131,6 +161,7 @@ void http_operator_metrics(struct http_exchange *ex)
     rc = rc == 0 ? api_buf_appendf(b, "\",version=\"%s\"} 1\n", srv->version) : rc;
     rc = rc == 0 ? families_append(b, &serving, 1) : rc;
     rc = rc == 0 ? raft_families(b, info, leader) : rc;
+    rc = rc == 0 ? disk_families(b, info) : rc;
     rc = rc == 0 ? http_families(b, &st) : rc;
     http_operator_respond(ex, rc, 200, METRICS_CONTENT_TYPE);
 }

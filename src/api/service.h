@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/histo.h"
 #include "kv/kv_cmd.h"
 #include "kv/kv_store.h"
 #include "raft/raft.h"
@@ -72,6 +73,10 @@ struct service_info {
     uint64_t last_contact_ms; /* since the leader was last heard from; 0 on the leader */
     uint32_t member_count;
     struct service_member members[SYN_MEMBERS_MAX];
+    /* Disk latency, as etcd exports it (wal_fsync, backend_commit): the Raft log's write and
+     * fsync per Ready that must be durable, and the store's commit per applied batch. */
+    struct syn_histo wal_sync;
+    struct syn_histo store_commit;
 };
 
 /* The operations, implemented by the node (src/node/node_service.c) or by a test double. */

@@ -8,6 +8,7 @@
 
 #include "api/service.h"
 #include "base/buf.h"
+#include "base/histo.h"
 #include "fd/fd.h"
 #include "kv/kv_store.h"
 #include "net/transport.h"
@@ -92,6 +93,9 @@ struct node {
     uv_work_t persist_work;
     const struct raft_ready *persist_rd;
     int persist_rc;
+    uint64_t persist_ns;          /* the persist's write and sync, timed on the pool thread */
+    struct syn_histo wal_sync;    /* /metrics: those times, recorded on the loop */
+    struct syn_histo store_commit; /* /metrics: kv_apply_commit() times */
     bool persist_busy;     /* the Ready persist_rd waits on the disk (maybe deferred) */
     bool persist_deferred; /* it waits for the snapshot save to leave the WAL */
 

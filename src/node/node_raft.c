@@ -85,10 +85,12 @@ static void io_send(void *ctx, const struct raft_message *msg)
 static void persist_work(uv_work_t *req)
 {
     struct node *n = req->data;
+    uint64_t start = uv_hrtime();
     int rc = wal_persist(n->wal, n->persist_rd);
     if (rc == 0 && n->cfg.fsync) {
         rc = wal_sync(n->wal);
     }
+    n->persist_ns = uv_hrtime() - start;
     n->persist_rc = rc;
 }
 
@@ -124,6 +126,9 @@ static void persist_done(uv_work_t *req, int status)
     struct node *n = req->data;
     n->persist_busy = false;
     int rc = status < 0 ? SYN_EIO : n->persist_rc;
+    if (status == 0) {
+        syn_histo_add(&n->wal_sync, n->persist_ns);
+    }
     if (rc == 0 && n->persist_rd->snapshot_install) {
         rc = install_snapshot(n, &n->persist_rd->snapshot);
     }
@@ -207,7 +212,9 @@ static void io_applied(void *ctx)
         return;
     }
     n->kv_batch_open = false;
+    uint64_t start = uv_hrtime();
     int rc = kv_apply_commit(n->kv);
+    syn_histo_add(&n->store_commit, uv_hrtime() - start);
     if (rc != 0) {
         node_fail_disk(n, rc, kv_errmsg(n->kv));
         return;

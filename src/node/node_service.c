@@ -69,6 +69,8 @@ static void svc_info(void *impl, struct service_info *info)
     info->last_index = st.last_index;
     info->snapshot_index = st.snapshot_index;
     info->serving = n->failed == 0 && !n->stopping;
+    info->wal_sync = n->wal_sync;
+    info->store_commit = n->store_commit;
     info->known_leader = st.leader != 0;
     if (st.role != RAFT_LEADER) {
         uint64_t heard = n->leader_heard_ms != 0 ? n->leader_heard_ms : n->start_ms;

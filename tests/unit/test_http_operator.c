@@ -110,7 +110,7 @@ static size_t response_frame(const uint8_t *d, size_t n)
 
 struct answer {
     uint16_t status;
-    char text[4096]; /* the whole response */
+    char text[16384]; /* the whole response */
     const char *body;
 };
 
@@ -188,6 +188,11 @@ static void test_metrics(void **state)
 {
     struct fx *f = *state;
     struct answer a;
+    /* 3 syncs of 0.3, 0.8 and 5 ms; one store commit of 7 s (past every bound) */
+    syn_histo_add(&f->a.svc.info.wal_sync, 300000);
+    syn_histo_add(&f->a.svc.info.wal_sync, 800000);
+    syn_histo_add(&f->a.svc.info.wal_sync, 5000000);
+    syn_histo_add(&f->a.svc.info.store_commit, 7000000000ull);
     call(f, "GET", "/metrics", &a);
     assert_int_equal(a.status, 200);
     assert_non_null(
@@ -208,6 +213,21 @@ static void test_metrics(void **state)
         ("# TYPE synod_http_requests_total counter\nsynod_http_requests_total 0\n"),
         ("# TYPE synod_http_errors_total counter\nsynod_http_errors_total 0\n"),
         "\nsynod_http_connections_open 1\n",
+        ("# TYPE synod_wal_fsync_duration_seconds histogram\n"
+         "synod_wal_fsync_duration_seconds_bucket{le=\"0.000100\"} 0\n"
+         "synod_wal_fsync_duration_seconds_bucket{le=\"0.000250\"} 0\n"
+         "synod_wal_fsync_duration_seconds_bucket{le=\"0.000500\"} 1\n"
+         "synod_wal_fsync_duration_seconds_bucket{le=\"0.001000\"} 2\n"),
+        ("synod_wal_fsync_duration_seconds_bucket{le=\"0.004000\"} 2\n"
+         "synod_wal_fsync_duration_seconds_bucket{le=\"0.008000\"} 3\n"),
+        ("synod_wal_fsync_duration_seconds_bucket{le=\"4.096000\"} 3\n"
+         "synod_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} 3\n"
+         "synod_wal_fsync_duration_seconds_sum 0.006100000\n"
+         "synod_wal_fsync_duration_seconds_count 3\n"),
+        ("synod_store_commit_duration_seconds_bucket{le=\"4.096000\"} 0\n"
+         "synod_store_commit_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+         "synod_store_commit_duration_seconds_sum 7.000000000\n"
+         "synod_store_commit_duration_seconds_count 1\n"),
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (strstr(a.body, lines[i]) == NULL) {
