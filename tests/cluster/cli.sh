@@ -3,8 +3,9 @@
 # loopback: synod status (table and --json), a fourth node added as a learner, promoted and
 # removed with synod members, synod leader transfer (sent to a follower first, so the CLI
 # must find the leader), Consul's raft configuration and transfer-leader, Prometheus /metrics
-# (checked line by line against the text format), synod kv get/put/del/list, and the exit
-# codes and messages of failures. Every CLI call and every wait is bounded.
+# (checked line by line against the text format, histograms included), synod kv
+# get/put/del/list, and the exit codes and messages of failures. Every CLI call and every wait
+# is bounded.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/cluster/lib.sh
 
@@ -88,18 +89,35 @@ import re, sys
 name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 sample = re.compile(r"^(%s)(\{%s=\"(\\.|[^\"\\])*\"(,%s=\"(\\.|[^\"\\])*\")*\})? -?[0-9.e+]+$"
                     % (name, name, name))
-typed, helped = {}, set()
+typed, helped, buckets, counts = {}, set(), {}, {}
 for line in open(sys.argv[1]).read().splitlines():
     if line.startswith("# HELP "):
         helped.add(line.split()[2])
     elif line.startswith("# TYPE "):
         _, _, fam, kind = line.split()
-        assert fam not in typed and kind in ("gauge", "counter"), line
+        assert fam not in typed and kind in ("gauge", "counter", "histogram"), line
         typed[fam] = kind
     else:
         m = sample.match(line)
         assert m, "bad sample line: " + line
-        assert m.group(1) in typed and m.group(1) in helped, "no TYPE/HELP before " + line
+        fam = m.group(1)
+        for suffix in ("_bucket", "_sum", "_count"):  # a histogram's series
+            base = fam[: -len(suffix)]
+            if fam.endswith(suffix) and typed.get(base) == "histogram":
+                fam = base
+                value = float(line.rsplit(" ", 1)[1])
+                if suffix == "_bucket":  # cumulative, in order of le, ending at +Inf
+                    assert value >= buckets.get(base, [0])[-1], "bucket decreases: " + line
+                    buckets.setdefault(base, []).append(value)
+                    assert ('le="+Inf"' in line) == (len(buckets[base]) == 17), line
+                elif suffix == "_count":
+                    counts[base] = value
+                break
+        assert fam in typed and fam in helped, "no TYPE/HELP before " + line
+hist = [f for f, k in typed.items() if k == "histogram"]
+assert sorted(hist) == ["synod_store_commit_duration_seconds", "synod_wal_fsync_duration_seconds"], hist
+for f in hist:
+    assert buckets[f][-1] == counts[f] > 0, (f, buckets[f][-1], counts.get(f))
 PY
 echo "raft configuration and metrics: ok"
 
