@@ -45,6 +45,10 @@ const char node_config_usage[] =
     "  --snapshot-log-bytes N  ... or once the log in memory holds N bytes of entries\n"
     "                          (default 16777216: 16 MiB)\n"
     "  --request-timeout-ms N  a client request that cannot commit gets -TIMEOUT (default 5000)\n"
+    "  --fd-interval-ms N      failure detector: heartbeat every N ms (default 100)\n"
+    "  --fd-phi-suspect X      phi at which a silent node is suspect (default 3)\n"
+    "  --fd-phi-fail X         phi at which it is failed (default 8: ~1.5 s of silence)\n"
+    "  --fd-timeout-ms N       failed after N ms of silence whatever phi says (default 1750)\n"
     "  --no-fsync              do not fsync the log (unsafe: benchmarks only)\n"
     "  --log-level LEVEL       debug, info, warn or error (default info)\n"
     "  --log-json              log lines as JSON objects\n"
@@ -63,6 +67,7 @@ void node_config_defaults(struct node_config *cfg)
     cfg->request_timeout_ms = 5000;
     cfg->fsync = true;
     cfg->log_level = SYN_LOG_INFO;
+    fd_config_default(&cfg->fd);
 }
 
 raft_id node_id_from_name(const char *name)
@@ -149,6 +154,20 @@ static int set_u64(uint64_t *dst, const char *flag, const char *value, uint64_t 
     if (errno != 0 || *end != '\0' || value[0] == '-' || v < min || v > max) {
         return fail(err, err_size, "--%s: expected a number from %llu to %llu, got '%s'", flag,
                     (unsigned long long)min, (unsigned long long)max, value);
+    }
+    *dst = v;
+    return 0;
+}
+
+static int set_double(double *dst, const char *flag, const char *value, double min, double max,
+                      char *err, size_t err_size)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0' || !(v >= min && v <= max)) {
+        return fail(err, err_size, "--%s: expected a number from %g to %g, got '%s'", flag, min,
+                    max, value);
     }
     *dst = v;
     return 0;
@@ -289,6 +308,18 @@ static int set_option(struct node_config *cfg, const char *flag, const char *val
     if (strcmp(flag, "request-timeout-ms") == 0) {
         return set_u32(&cfg->request_timeout_ms, flag, value, 1, 3600000, err, err_size);
     }
+    if (strcmp(flag, "fd-interval-ms") == 0) {
+        return set_u32(&cfg->fd.heartbeat_interval_ms, flag, value, 1, 60000, err, err_size);
+    }
+    if (strcmp(flag, "fd-timeout-ms") == 0) {
+        return set_u32(&cfg->fd.hard_timeout_ms, flag, value, 2, 3600000, err, err_size);
+    }
+    if (strcmp(flag, "fd-phi-suspect") == 0) {
+        return set_double(&cfg->fd.phi_suspect, flag, value, 0.1, 100, err, err_size);
+    }
+    if (strcmp(flag, "fd-phi-fail") == 0) {
+        return set_double(&cfg->fd.phi_fail, flag, value, 0.1, 100, err, err_size);
+    }
     if (strcmp(flag, "log-level") == 0) {
         int level = syn_log_level_parse(value);
         if (level < 0) {
@@ -381,6 +412,10 @@ static int check_complete(const struct node_config *cfg, char *err, size_t err_s
     if (cfg->heartbeat_ticks >= cfg->election_ticks) {
         return fail(err, err_size, "--heartbeat-ticks must be below --election-ticks");
     }
+    const char *why = NULL;
+    if (fd_config_check(&cfg->fd, &why) != 0) {
+        return fail(err, err_size, "failure detector settings (--fd-*): %s", why);
+    }
     if (cfg->join) {
         return 0;
     }
@@ -439,6 +474,10 @@ int node_config_parse(struct node_config *cfg, int argc, char **argv, char *err,
         if (rc != 0) {
             return rc;
         }
+    }
+    /* A member never heard from is failed no sooner than a silent one. */
+    if (cfg->fd.first_contact_timeout_ms < cfg->fd.hard_timeout_ms) {
+        cfg->fd.first_contact_timeout_ms = cfg->fd.hard_timeout_ms;
     }
     return check_complete(cfg, err, err_size);
 }

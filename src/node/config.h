@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/limits.h"
+#include "fd/fd.h"
 #include "raft/raft.h"
 
 #define NODE_NAME_SIZE_MAX 32u  /* "n1": letters, digits, '-', '_', '.' */
@@ -24,6 +25,7 @@ struct node_member {
 };
 
 struct node_config {
+    struct fd_config fd; /* the failure detector: --fd-interval-ms, --fd-timeout-ms, ... */
     char name[NODE_NAME_SIZE_MAX];
     raft_id id;
     char data_dir[NODE_PATH_SIZE_MAX];

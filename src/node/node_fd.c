@@ -167,8 +167,7 @@ void node_fd_start(struct node *n)
         return;
     }
     nf->n = n;
-    struct fd_config cfg;
-    fd_config_default(&cfg);
+    struct fd_config cfg = n->cfg.fd; /* checked by node_config_parse() */
     fd_init(&nf->fd, &cfg);
     /* Tells a restart from a lost heartbeat (docs/protocol.md, HEARTBEAT). */
     uv_timeval64_t tv;

@@ -69,6 +69,36 @@ static void test_errors(void **state)
     assert_int_equal(parse(&cfg, err, FULL " --peer-addr 127.0.0.1:70000"), SYN_EINVAL);
 }
 
+/* The failure detector's settings: defaults, flags, and the detector's own checks. */
+static void test_fd_flags(void **state)
+{
+    (void)state;
+    struct node_config cfg;
+    char err[256] = "";
+    assert_int_equal(parse(&cfg, err, FULL), 0);
+    assert_int_equal(cfg.fd.heartbeat_interval_ms, FD_HEARTBEAT_INTERVAL_MS_DEFAULT);
+    assert_int_equal(cfg.fd.hard_timeout_ms, FD_HARD_TIMEOUT_MS_DEFAULT);
+    assert_true(cfg.fd.phi_fail == FD_PHI_FAIL_DEFAULT);
+    assert_int_equal(parse(&cfg, err,
+                           FULL " --fd-interval-ms 250 --fd-phi-suspect 4.5 --fd-phi-fail=12 "
+                                "--fd-timeout-ms 9000"),
+                     0);
+    assert_int_equal(cfg.fd.heartbeat_interval_ms, 250);
+    assert_true(cfg.fd.phi_suspect == 4.5);
+    assert_true(cfg.fd.phi_fail == 12.0);
+    assert_int_equal(cfg.fd.hard_timeout_ms, 9000);
+    /* a member never heard from waits at least as long as a silent one */
+    assert_int_equal(cfg.fd.first_contact_timeout_ms, 9000);
+    assert_int_equal(parse(&cfg, err, FULL " --fd-phi-fail 2"), SYN_EINVAL);
+    assert_non_null(strstr(err, "failure detector settings"));
+    assert_int_equal(parse(&cfg, err, FULL " --fd-interval-ms 500 --fd-timeout-ms 400"),
+                     SYN_EINVAL);
+    assert_int_equal(parse(&cfg, err, FULL " --fd-phi-suspect abc"), SYN_EINVAL);
+    assert_non_null(strstr(err, "--fd-phi-suspect"));
+    assert_int_equal(parse(&cfg, err, FULL " --fd-phi-suspect nan"), SYN_EINVAL);
+    assert_int_equal(parse(&cfg, err, FULL " --fd-interval-ms 0"), SYN_EINVAL);
+}
+
 static void test_config_file(void **state)
 {
     (void)state;
@@ -116,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_public_command_line),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_fd_flags),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_addr_split),
     };
