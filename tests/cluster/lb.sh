@@ -270,9 +270,13 @@ backend_start web-9 $((P + 19)) --die-on-request
 lb_start noreplay --service api --listen "127.0.0.1:$((P + 24))" --threads 1 \
     --stats-addr "127.0.0.1:$((P + 25))" --addr "127.0.0.1:$REG_C"
 wait_until 10 sees "['api-1', 'api-9']" $((P + 25)) || fail "second replay lb did not start"
-expect "without --replay the client sees the failure" "$(get $((P + 24)) 4)" \
-    '{"errors": 1, "web-1": 3}'
-say "--replay hid a backend that died mid-request; without it the client saw one error"
+# The dying backend's first request fails; a later one may too if it reaches the listen queue
+# before the process is gone (a slow machine): one or two errors, the rest served by web-1.
+got=$(get $((P + 24)) 4)
+python3 -c 'import json, sys; d = json.loads(sys.argv[1]); e = d.get("errors", 0)
+sys.exit(not (1 <= e <= 2 and d.get("web-1", 0) == 4 - e and len(d) == 2))' "$got" ||
+    fail "without --replay the client sees the failure: got $got, want 1 or 2 errors, the rest web-1"
+say "--replay hid a backend that died mid-request; without it the client saw the error ($got)"
 # Backends that close each connection after one answer (as one killed, or timing the
 # connection out, between requests would): with --replay a keep-alive client's next request
 # goes to another backend; without, it meets the close.
