@@ -269,8 +269,11 @@ static int headers_interpret(struct http_request *req)
         if (http_slice_is(h->name, "content-length")) {
             rc = content_length(req, h->value);
         } else if (http_slice_is(h->name, "transfer-encoding")) {
-            rc = fail(req, SYN_EPROTO, 501,
-                      "Transfer-Encoding is not supported: send the body with a Content-Length");
+            rc = req->chunked || !http_slice_is(h->value, "chunked")
+                     ? fail(req, SYN_EPROTO, 501,
+                            "only Transfer-Encoding: chunked is supported (or a Content-Length)")
+                     : 0;
+            req->chunked = true;
         } else if (http_slice_is(h->name, "connection")) {
             connection_options(h->value, &close, &keep_alive);
         } else if (http_slice_is(h->name, "expect")) {
@@ -281,6 +284,12 @@ static int headers_interpret(struct http_request *req)
         if (rc != 0) {
             return rc;
         }
+    }
+    if (req->chunked && req->has_content_length) {
+        return fail(req, SYN_EPROTO, 400, "both Transfer-Encoding and Content-Length");
+    }
+    if (req->chunked && req->version_minor == 0) {
+        return fail(req, SYN_EPROTO, 400, "Transfer-Encoding in an HTTP/1.0 request");
     }
     if (req->version_minor == 1 && hosts != 1) {
         return fail(req, SYN_EPROTO, 400, "an HTTP/1.1 request needs exactly one Host header");
@@ -355,6 +364,140 @@ int http_parse_request(const uint8_t *data, size_t size, struct http_request *re
     return head_parse(data, end, start, req);
 }
 
+/* ---- Chunked bodies ------------------------------------------------------------------ */
+
+static int hex_digit(uint8_t c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = lower(c);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+
+/* The line at data[at ..): its end (after LF) in *next, its text without CR/LF in *line.
+ * false when no LF is there yet. */
+static bool line_at(const uint8_t *data, size_t size, size_t at, struct http_slice *line,
+                    size_t *next)
+{
+    const uint8_t *lf = memchr(data + at, '\n', size - at);
+    if (lf == NULL) {
+        return false;
+    }
+    size_t end = (size_t)(lf - data);
+    size_t len = end - at;
+    if (len > 0 && data[end - 1] == '\r') {
+        len--;
+    }
+    *line = (struct http_slice){data + at, len};
+    *next = end + 1;
+    return true;
+}
+
+/* chunk-size [ chunk-ext ]: 1 to 8 hex digits, then nothing, blanks or ';' extensions. */
+static bool chunk_size(struct http_slice line, size_t *out)
+{
+    size_t n = 0;
+    size_t i = 0;
+    for (; i < line.size && hex_digit(line.data[i]) >= 0; i++) {
+        if (i == 8) {
+            return false;
+        }
+        n = n * 16u + (size_t)hex_digit(line.data[i]);
+    }
+    if (i == 0) {
+        return false;
+    }
+    while (i < line.size && (line.data[i] == ' ' || line.data[i] == '\t')) {
+        i++;
+    }
+    if (i < line.size && line.data[i] != ';') {
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static int chunked_fail(uint16_t *status, const char **why, int rc, uint16_t code,
+                        const char *text)
+{
+    *status = code;
+    *why = text;
+    return rc;
+}
+
+int http_chunked_scan(const uint8_t *data, size_t size, struct http_chunked *st, size_t *wire,
+                      uint16_t *status, const char **why)
+{
+    for (;;) {
+        if (st->at - st->decoded > HTTP_CHUNKED_OVERHEAD_MAX) {
+            return chunked_fail(status, why, SYN_ETOOBIG, 413,
+                                "the chunked encoding is too large (chunks too small)");
+        }
+        struct http_slice line;
+        size_t next;
+        if (!line_at(data, size, st->at, &line, &next)) {
+            return size - st->at > HTTP_CHUNKED_OVERHEAD_MAX
+                       ? chunked_fail(status, why, SYN_ETOOBIG, 413, "a chunk line is too long")
+                       : HTTP_INCOMPLETE;
+        }
+        if (st->last) { /* trailer fields, then a blank line */
+            st->at = next;
+            if (line.size == 0) {
+                *wire = next;
+                return 0;
+            }
+            continue;
+        }
+        size_t n;
+        if (!chunk_size(line, &n)) {
+            return chunked_fail(status, why, SYN_EPROTO, 400, "malformed chunk size");
+        }
+        if (n == 0) {
+            st->last = true;
+            st->at = next;
+            continue;
+        }
+        if (n > SYN_HTTP_BODY_SIZE_MAX - st->decoded) {
+            return chunked_fail(status, why, SYN_ETOOBIG, 413, "the request body is too large");
+        }
+        if (size - next < n + 1) {
+            return HTTP_INCOMPLETE; /* the data and its line end */
+        }
+        size_t end = next + n;
+        if (data[end] == '\r') {
+            if (size - end < 2) {
+                return HTTP_INCOMPLETE;
+            }
+            end++;
+        }
+        if (data[end] != '\n') {
+            return chunked_fail(status, why, SYN_EPROTO, 400, "a chunk's data is longer than its size");
+        }
+        st->at = end + 1;
+        st->decoded += n;
+    }
+}
+
+size_t http_chunked_join(uint8_t *data, size_t wire)
+{
+    size_t at = 0;
+    size_t out = 0;
+    for (;;) {
+        struct http_slice line;
+        size_t next;
+        size_t n = 0;
+        bool ok = line_at(data, wire, at, &line, &next) && chunk_size(line, &n);
+        if (!ok || n == 0) {
+            return out; /* the last chunk: what follows is trailers */
+        }
+        memmove(data + out, data + next, n);
+        out += n;
+        at = next + n + (data[next + n] == '\r' ? 2u : 1u);
+    }
+}
+
 /* ---- Helpers for handlers ------------------------------------------------------------ */
 
 const struct http_header *http_header_find(const struct http_request *req, const char *name)
@@ -386,15 +529,6 @@ bool http_query_find(struct http_slice query, const char *name, struct http_slic
         i = j + 1;
     }
     return false;
-}
-
-static int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = lower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
 int http_percent_decode(struct http_slice s, struct syn_buf *out)

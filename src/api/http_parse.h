@@ -6,8 +6,9 @@
  * Accepted: origin-form targets ("/v1/kv/a?recurse"), HTTP/1.0 and HTTP/1.1, CRLF or bare LF
  * line ends (RFC 9112 2.2), empty lines before the request line. Refused: a missing or
  * malformed request line (400), other versions (505), obs-fold and whitespace before a colon
- * (400), Transfer-Encoding (501: bodies must have a Content-Length), a bad or conflicting
- * Content-Length (400), a body over SYN_HTTP_BODY_SIZE_MAX (413), a head over
+ * (400), a Transfer-Encoding other than chunked (501), chunked with a Content-Length (400: a
+ * smuggling risk), a bad or conflicting Content-Length (400), a body over
+ * SYN_HTTP_BODY_SIZE_MAX (413), a head over
  * SYN_HTTP_HEAD_SIZE_MAX or with more than SYN_HTTP_HEADERS_MAX fields (431; 414 when the
  * request line alone is too long), HTTP/1.1 without Host (400).
  */
@@ -57,6 +58,7 @@ struct http_request {
     struct http_header headers[SYN_HTTP_HEADERS_MAX];
     bool has_content_length;
     uint64_t content_length; /* <= SYN_HTTP_BODY_SIZE_MAX; 0 when absent */
+    bool chunked;            /* "Transfer-Encoding: chunked": http_chunked_scan() the body */
     bool keep_alive;         /* the connection may serve another request after this */
     bool expect_continue;    /* "Expect: 100-continue" */
     size_t head_size;        /* bytes of the head, the blank line included */
@@ -77,6 +79,31 @@ void http_request_reset(struct http_request *req);
  *   SYN_ETOOBIG      over a limit (req->status 413, 414 or 431, req->errmsg).
  * Pointers in req borrow data. Pure: reads data[0 .. size) only. */
 int http_parse_request(const uint8_t *data, size_t size, struct http_request *req);
+
+/* ---- Chunked bodies (RFC 9112 7.1) --------------------------------------------------- */
+
+/* Chunk lines, extensions and trailers a chunked body may add to its data. */
+#define HTTP_CHUNKED_OVERHEAD_MAX (64u << 10)
+
+/* Where a scan of a chunked body stopped: zero it before the first call. */
+struct http_chunked {
+    size_t at;        /* bytes of whole chunks (and trailer lines) scanned, from the body */
+    size_t decoded;   /* the data in those chunks */
+    bool last;        /* the zero-size chunk was read: trailer lines until a blank one */
+};
+
+/* Scans the chunked body at data[0 .. size) from where st stopped. Returns
+ *   0                complete: *wire is the bytes it takes, st->decoded its data's size;
+ *   HTTP_INCOMPLETE  call again with the same bytes and more after them;
+ *   SYN_EPROTO       malformed (*status 400, *why);
+ *   SYN_ETOOBIG      data over SYN_HTTP_BODY_SIZE_MAX, or encoding over
+ *                    HTTP_CHUNKED_OVERHEAD_MAX (*status 413, *why).
+ * Chunk extensions and trailer fields are read past and ignored. Pure: reads only. */
+int http_chunked_scan(const uint8_t *data, size_t size, struct http_chunked *st, size_t *wire,
+                      uint16_t *status, const char **why);
+/* Moves the data of a complete chunked body (scanned: wire bytes) to its start, in place;
+ * returns its size. */
+size_t http_chunked_join(uint8_t *data, size_t wire);
 
 /* The header named name (case-insensitive), or NULL. */
 const struct http_header *http_header_find(const struct http_request *req, const char *name);

@@ -118,23 +118,32 @@ static void bad_request(struct http_conn *c, struct http_server *srv)
     http_respond_error(&ex, c->req.status, "%s", c->req.errmsg);
 }
 
-/* The head of the next request: false when it is not complete or was refused. */
-static bool head_receive(struct http_conn *c, struct http_server *srv)
+/* After parsing the input (a head, a chunked body): true when complete; otherwise wait for
+ * one more byte, or refuse it. */
+static bool input_parsed(struct http_conn *c, struct http_server *srv, int rc)
 {
-    struct api_conn *base = &c->base;
-    int rc = http_parse_request(base->in.data, base->in.len, &c->req);
     if (rc == HTTP_INCOMPLETE) {
-        base->in_need = base->in.len + 1;
+        c->base.in_need = c->base.in.len + 1;
         return false;
     }
     if (rc < 0) {
         bad_request(c, srv);
         return false;
     }
+    return true;
+}
+
+/* The head of the next request: false when it is not complete or was refused. */
+static bool head_receive(struct http_conn *c, struct http_server *srv)
+{
+    struct api_conn *base = &c->base;
+    if (!input_parsed(c, srv, http_parse_request(base->in.data, base->in.len, &c->req))) {
+        return false;
+    }
     c->have_head = true;
     c->head_at = base->in.data;
-    if (c->req.expect_continue && c->req.content_length > 0 &&
-        base->in.len < c->req.head_size + c->req.content_length) {
+    if (c->req.expect_continue && (c->req.content_length > 0 || c->req.chunked) &&
+        base->in.len < c->req.head_size + c->req.content_length + (c->req.chunked ? 1 : 0)) {
         /* RFC 9110 10.1.1: the client waits for this before it sends the body */
         if (syn_buf_append(&base->out, HTTP_CONTINUE, strlen(HTTP_CONTINUE)) == 0) {
             api_conn_flush(base);
@@ -147,10 +156,12 @@ static bool head_receive(struct http_conn *c, struct http_server *srv)
 static void request_consume(struct http_conn *c)
 {
     struct api_conn *base = &c->base;
-    size_t total = c->req.head_size + (size_t)c->req.content_length;
-    ASSERT(total <= base->in.len);
+    size_t total = c->req.head_size + c->body_wire;
+    ASSERT(c->have_body && total <= base->in.len);
     syn_buf_consume(&base->in, total);
     c->have_head = false;
+    c->have_body = false;
+    c->chunk = (struct http_chunked){0};
     http_request_reset(&c->req);
     base->in_need = 0;
 }
@@ -178,7 +189,7 @@ static bool request_handle(struct http_conn *c, struct http_server *srv)
         .srv = srv,
         .conn = c,
         .req = req,
-        .body = {c->base.in.data + req->head_size, (size_t)req->content_length},
+        .body = {c->base.in.data + req->head_size, c->body_size},
     };
     c->in_handler = true;
     http_route(&c->ex);
@@ -187,6 +198,33 @@ static bool request_handle(struct http_conn *c, struct http_server *srv)
         c->waiting = true;
         return false;
     }
+    return true;
+}
+
+/* The body after the head: false while it is incomplete, or when it was refused. */
+static bool body_receive(struct http_conn *c, struct http_server *srv)
+{
+    struct api_conn *base = &c->base;
+    size_t head = c->req.head_size;
+    if (!c->req.chunked) {
+        size_t total = head + (size_t)c->req.content_length;
+        if (base->in.len < total) {
+            base->in_need = total;
+            return false;
+        }
+        c->body_size = c->body_wire = (size_t)c->req.content_length;
+        c->have_body = true;
+        return true;
+    }
+    size_t wire = 0;
+    int rc = http_chunked_scan(base->in.data + head, base->in.len - head, &c->chunk, &wire,
+                               &c->req.status, &c->req.errmsg);
+    if (!input_parsed(c, srv, rc)) {
+        return false;
+    }
+    c->body_size = http_chunked_join(base->in.data + head, wire);
+    c->body_wire = wire;
+    c->have_body = true;
     return true;
 }
 
@@ -202,9 +240,7 @@ static void on_input(struct api_conn *base)
         if (!c->have_head && !head_receive(c, srv)) {
             return;
         }
-        size_t total = c->req.head_size + (size_t)c->req.content_length;
-        if (base->in.len < total) {
-            base->in_need = total;
+        if (!c->have_body && !body_receive(c, srv)) {
             return;
         }
         if (c->head_at != base->in.data) {
@@ -275,7 +311,7 @@ int http_server_start(uv_loop_t *loop, const char *addr, struct service *svc,
         .ctx = srv,
         .name = HTTP_LOG,
         .conn_size = sizeof(struct http_conn),
-        .input_max = SYN_HTTP_HEAD_SIZE_MAX + SYN_HTTP_BODY_SIZE_MAX,
+        .input_max = SYN_HTTP_HEAD_SIZE_MAX + SYN_HTTP_BODY_SIZE_MAX + 2 * HTTP_CHUNKED_OVERHEAD_MAX,
         .answer_after_eof = true,
         .connections_max = o.connections_max > 0 ? o.connections_max : SYN_HTTP_CONNECTIONS_MAX,
         .refusal = HTTP_REFUSAL,

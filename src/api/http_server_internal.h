@@ -54,6 +54,11 @@ struct http_conn {
     struct api_conn base;    /* first: the api server allocates an http_conn */
     struct http_request req; /* the request being received or answered */
     bool have_head;          /* req holds a complete head; its body may still be arriving */
+    struct http_chunked chunk; /* a chunked body's scan so far */
+    bool have_body;          /* the body is complete: body_size bytes after the head, which
+                                took body_wire bytes as sent (chunked: joined in place) */
+    size_t body_size;
+    size_t body_wire;
     const uint8_t *head_at;  /* base.in.data when req was parsed: req's slices point there.
                                 While a handler waits, more input may move the buffer: after
                                 the handler returns only req's scalars may be used */
