@@ -28,59 +28,54 @@ if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<(uv\.h|lmdb\.h|sys/so
     echo "check_layers: the simulator must not include I/O headers" >&2
     status=1
 fi
+# check_pure FILE WHAT GLOB...: FILE, listed as pure, includes no I/O header, and its quoted
+# includes each match one of the GLOBs. The lists below are explicit because these files'
+# directories also hold I/O shells.
+check_pure() {
+    local file=$1 what=$2 hit inc glob ok
+    shift 2
+    if [ ! -e "$file" ]; then
+        echo "check_layers: $file: listed as $what but missing" >&2
+        status=1
+        return
+    fi
+    while IFS= read -r hit; do
+        echo "check_layers: $file:$hit: $what must not include this" >&2
+        status=1
+    done < <(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*$banned" "$file" || true)
+    while IFS= read -r hit; do
+        inc=$(echo "$hit" | sed -E 's/.*#include "([^"]+)".*/\1/')
+        ok=0
+        for glob in "$@"; do
+            # shellcheck disable=SC2053 # the right side is a pattern
+            [[ $inc == $glob ]] && ok=1
+        done
+        if [ "$ok" = 0 ]; then
+            echo "check_layers: $file:$hit: $what may include only $*" >&2
+            status=1
+        fi
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
+}
 # Wire parsers are pure functions over bytes (STYLE 10), which is what makes each fuzzable:
-# no I/O headers, and only base/, raft/raft.h and their own header. An explicit list, as
-# their directories also hold the I/O shells.
+# only base/, raft/raft.h and their own header.
 parsers="src/net/peer_codec.h src/net/peer_codec.c src/api/resp.h src/api/resp.c"
 parsers="$parsers src/kv/kv_cmd.h src/kv/kv_cmd.c src/kv/kv_glob.h src/kv/kv_glob.c"
 parsers="$parsers src/api/http_parse.h src/api/http_parse.c src/api/json.h src/api/json.c"
 for file in $parsers; do
-    if [ ! -e "$file" ]; then
-        echo "check_layers: $file: listed as a pure parser but missing" >&2
-        status=1
-        continue
-    fi
-    while IFS= read -r hit; do
-        echo "check_layers: $file:$hit: a pure parser must not include this" >&2
-        status=1
-    done < <(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*$banned" "$file" || true)
     own=${file#src/}
-    own=${own%.*}.h
-    while IFS= read -r hit; do
-        inc=$(echo "$hit" | sed -E 's/.*#include "([^"]+)".*/\1/')
-        case "$inc" in
-            base/*|raft/raft.h|"$own") ;;
-            *) echo "check_layers: $file:$hit: a parser may include only base/, raft/raft.h and its own header" >&2; status=1 ;;
-        esac
-    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
+    check_pure "$file" "a pure parser" 'base/*' raft/raft.h "${own%.*}.h"
 done
 # The DNS server's codec and answers, and the load balancer's policies and table, are pure
-# too (what their unit tests and fuzzers drive without sockets): no I/O headers, and only
-# base/ and their own module. Their directories also hold the shells, hence a list.
+# too (what their unit tests and fuzzers drive without sockets): only base/ and their own
+# module.
 modules="src/dns/dns_msg.h src/dns/dns_msg.c src/dns/dns_name.h src/dns/dns_name.c"
 modules="$modules src/dns/dns_write.c src/dns/dns_text.h src/dns/dns_text.c"
 modules="$modules src/dns/dns_answer.h src/dns/dns_answer.c src/dns/dns_answer_internal.h"
 modules="$modules src/dns/dns_answer_service.c"
 modules="$modules src/lb/lb_policy.h src/lb/lb_policy.c src/lb/lb_table.h src/lb/lb_table.c"
 for file in $modules; do
-    if [ ! -e "$file" ]; then
-        echo "check_layers: $file: listed as pure but missing" >&2
-        status=1
-        continue
-    fi
-    while IFS= read -r hit; do
-        echo "check_layers: $file:$hit: a pure module must not include this" >&2
-        status=1
-    done < <(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*$banned" "$file" || true)
     module=${file#src/}
-    module=${module%%/*}
-    while IFS= read -r hit; do
-        inc=$(echo "$hit" | sed -E 's/.*#include "([^"]+)".*/\1/')
-        case "$inc" in
-            base/*|"$module"/*) ;;
-            *) echo "check_layers: $file:$hit: a pure module may include only base/ and its own" >&2; status=1 ;;
-        esac
-    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
+    check_pure "$file" "a pure module" 'base/*' "${module%%/*}/*"
 done
 [ $status -eq 0 ] && echo "check_layers: cores, parsers and pure modules are pure"
 exit $status
